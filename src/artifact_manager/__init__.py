@@ -1,0 +1,32 @@
+"""pytest-artifact-manager: per-test artifact dirs, a production guard, an artifact library."""
+
+from __future__ import annotations
+
+from artifact_manager.config import ArtifactConfig
+from artifact_manager.errors import (
+    ArtifactConfigError,
+    ArtifactError,
+    ArtifactExistsError,
+    ArtifactLockTimeout,
+    ArtifactPathError,
+    ProductionWriteError,
+)
+from artifact_manager.manager import ArtifactManager, create_artifact_manager_from_workflow_config
+from artifact_manager.naming import nodeid_to_test_name
+from artifact_manager.settings import ArtifactSettings
+from artifact_manager.testmode import forced_test_mode
+
+__all__ = [
+    "ArtifactConfig",
+    "ArtifactConfigError",
+    "ArtifactError",
+    "ArtifactExistsError",
+    "ArtifactLockTimeout",
+    "ArtifactManager",
+    "ArtifactPathError",
+    "ArtifactSettings",
+    "ProductionWriteError",
+    "create_artifact_manager_from_workflow_config",
+    "forced_test_mode",
+    "nodeid_to_test_name",
+]

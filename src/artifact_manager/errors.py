@@ -1,0 +1,178 @@
+"""The errors this package raises.
+
+Every error derives from :class:`ArtifactError` and from the builtin that fits it, so
+``except ValueError`` or ``except PermissionError`` keep working in callers that know nothing
+of this package. Fields are read-only properties, the message is built in ``__str__`` and
+always names the offending value and what to do instead, and every error survives pickling
+(pytest-xdist ships reports between processes).
+"""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+from typing import Any
+
+
+class ArtifactError(Exception):
+    """Root of every error raised by ``artifact_manager``."""
+
+    _fields: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, "_" + name) for name in self._fields)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), self._values())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={v!r}" for n, v in zip(self._fields, self._values(), strict=True))
+        return f"{type(self).__name__}({inner})"
+
+
+class ArtifactConfigError(ArtifactError, ValueError):
+    """A configuration field has a value that cannot be used."""
+
+    _fields = ("field", "value", "problem", "remedy")
+
+    def __init__(self, field: str, value: object, problem: str, remedy: str) -> None:
+        super().__init__(field, value, problem, remedy)
+        self._field = field
+        self._value = value
+        self._problem = problem
+        self._remedy = remedy
+
+    @property
+    def field(self) -> str:
+        return self._field
+
+    @property
+    def value(self) -> object:
+        return self._value
+
+    @property
+    def problem(self) -> str:
+        return self._problem
+
+    @property
+    def remedy(self) -> str:
+        return self._remedy
+
+    def __str__(self) -> str:
+        return f"invalid {self._field}={self._value!r}: {self._problem}; {self._remedy}"
+
+
+class ArtifactPathError(ArtifactError, ValueError):
+    """An artifact name, model version or path leads outside the dir it must stay in."""
+
+    _fields = ("value", "problem", "remedy")
+
+    def __init__(self, value: object, problem: str, remedy: str) -> None:
+        super().__init__(value, problem, remedy)
+        self._value = value
+        self._problem = problem
+        self._remedy = remedy
+
+    @property
+    def value(self) -> object:
+        return self._value
+
+    @property
+    def problem(self) -> str:
+        return self._problem
+
+    @property
+    def remedy(self) -> str:
+        return self._remedy
+
+    def __str__(self) -> str:
+        return f"{self._value!r}: {self._problem}; {self._remedy}"
+
+
+class ArtifactExistsError(ArtifactError, FileExistsError):
+    """A production artifact exists and the write did not ask to replace it."""
+
+    _fields = ("path", "remedy")
+
+    def __init__(self, path: str | Path, remedy: str) -> None:
+        OSError.__init__(self, errno.EEXIST, "production artifact exists", str(path))
+        self._path = Path(path)
+        self._remedy = remedy
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def remedy(self) -> str:
+        return self._remedy
+
+    def __str__(self) -> str:
+        return (
+            f"production artifact {str(self._path)!r} exists and was left untouched; {self._remedy}"
+        )
+
+
+class ProductionWriteError(ArtifactError, PermissionError):
+    """A test (or its fixtures) tried to change a protected production path."""
+
+    _fields = ("test", "path", "operation", "remedy")
+
+    def __init__(self, test: str, path: str | Path, operation: str, remedy: str) -> None:
+        OSError.__init__(self, errno.EACCES, "production write blocked", str(path))
+        self._test = test
+        self._path = Path(path)
+        self._operation = operation
+        self._remedy = remedy
+
+    @property
+    def test(self) -> str:
+        return self._test
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def operation(self) -> str:
+        return self._operation
+
+    @property
+    def remedy(self) -> str:
+        return self._remedy
+
+    def __str__(self) -> str:
+        return (
+            f"{self._test} tried to {self._operation} protected production path "
+            f"{str(self._path)!r}; {self._remedy}"
+        )
+
+
+class ArtifactLockTimeout(ArtifactError, TimeoutError):
+    """A lock that guards a dir or a shared build was not released in time."""
+
+    _fields = ("lock_path", "timeout", "holder")
+
+    def __init__(self, lock_path: str | Path, timeout: float, holder: str) -> None:
+        super().__init__(str(lock_path), timeout, holder)
+        self._lock_path = Path(lock_path)
+        self._timeout = timeout
+        self._holder = holder
+
+    @property
+    def lock_path(self) -> Path:
+        return self._lock_path
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    @property
+    def holder(self) -> str:
+        return self._holder
+
+    def __str__(self) -> str:
+        return (
+            f"lock {str(self._lock_path)!r} still held by {self._holder} after "
+            f"{self._timeout:g}s; wait for that process to finish or stop it, then retry"
+        )

@@ -1,0 +1,153 @@
+"""Where each kind of artifact lives, per mode: pure path arithmetic, no I/O but ``realpath``.
+
+With ``E = data_root/<source>/<build>/<base_model>_eval``:
+
+=================  ========================  =============================================
+what               production                test
+=================  ========================  =============================================
+artifacts dir      ``E/meta_models/``        ``E/tests/<test_name>/meta_models/predictions/``
+test root          --                        ``E/tests/<test_name>/``
+training data      ``E/training_data/``      ``E/tests/<test_name>/training_data/``
+checkpoints        ``E/models/<version>/``   ``E/tests/<test_name>/models/<version>/``
+=================  ========================  =============================================
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from artifact_manager.config import ArtifactConfig, Mode
+from artifact_manager.errors import ArtifactPathError
+
+__all__ = [
+    "INTERNAL_PREFIX",
+    "TESTS_DIRNAME",
+    "Layout",
+    "eval_dir",
+    "is_internal_name",
+    "is_within",
+    "resolve_inside",
+]
+
+TESTS_DIRNAME = "tests"
+EVAL_SUFFIX = "_eval"
+META_MODELS = "meta_models"
+PREDICTIONS = "predictions"
+TRAINING_DATA = "training_data"
+MODELS = "models"
+#: Files the manager keeps for itself (manifest, locks, temp files) start with this.
+INTERNAL_PREFIX = ".artifacts."
+
+
+def eval_dir(data_root: Path, source: str, build: str, base_model: str) -> Path:
+    """``data_root/<source>/<build>/<base_model>_eval``."""
+    return data_root / source / build / f"{base_model}{EVAL_SUFFIX}"
+
+
+def is_internal_name(name: str) -> bool:
+    """True for the manager's own bookkeeping files."""
+    return name.startswith(INTERNAL_PREFIX)
+
+
+def is_within(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:
+    """True if the real path of ``path`` is ``root``'s real path or below it."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def resolve_inside(root: Path, name: object, *, what: str = "artifact name") -> Path:
+    """``root / name`` for a relative ``name`` that stays inside ``root``.
+
+    Raises:
+        ArtifactPathError: for a non-string, empty, absolute or ``..`` name, a NUL, or a
+            name whose symlinks lead out of ``root``.
+    """
+    remedy = f"pass a relative {what} that stays inside {str(root)!r}"
+    if not isinstance(name, (str, os.PathLike)):
+        raise ArtifactPathError(name, f"{what} must be a str or path", remedy)
+    text = os.fspath(name)
+    if not isinstance(text, str) or "\x00" in text:
+        raise ArtifactPathError(name, f"{what} is not a text path or contains NUL", remedy)
+    pure = PurePath(text)
+    if pure.is_absolute() or pure.anchor:
+        raise ArtifactPathError(name, f"{what} is absolute", remedy)
+    if ".." in pure.parts:
+        raise ArtifactPathError(name, f"{what} escapes with '..'", remedy)
+    if not pure.parts:
+        raise ArtifactPathError(name, f"{what} is empty", remedy)
+    candidate = root / pure
+    if not is_within(candidate, root):
+        raise ArtifactPathError(
+            name,
+            f"{what} resolves to {os.path.realpath(candidate)!r} through a symlink",
+            remedy + "; remove the symlink that leads out",
+        )
+    return candidate
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The dirs of one config. Pure: nothing is created or checked on disk."""
+
+    eval_dir: Path
+    mode: Mode
+    test_name: str | None
+
+    @classmethod
+    def from_config(cls, config: ArtifactConfig) -> Layout:
+        return cls(
+            eval_dir(config.data_root, config.source, config.build, config.base_model),
+            config.resolved_mode,
+            config.test_name,
+        )
+
+    @property
+    def tests_root(self) -> Path:
+        """``E/tests``: every test root lives directly below it."""
+        return self.eval_dir / TESTS_DIRNAME
+
+    @property
+    def test_root(self) -> Path | None:
+        """``E/tests/<test_name>`` in test mode, ``None`` in production."""
+        if self.mode == "production" or self.test_name is None:
+            return None
+        return self.tests_root / self.test_name
+
+    @property
+    def base_dir(self) -> Path:
+        """The dir everything of this mode lives in: the test root, or ``E``."""
+        return self.test_root or self.eval_dir
+
+    @property
+    def artifacts_dir(self) -> Path:
+        if self.test_root is None:
+            return self.eval_dir / META_MODELS
+        return self.test_root / META_MODELS / PREDICTIONS
+
+    @property
+    def training_data_dir(self) -> Path:
+        return self.base_dir / TRAINING_DATA
+
+    @property
+    def models_dir(self) -> Path:
+        return self.base_dir / MODELS
+
+    @property
+    def owned_dirs(self) -> tuple[Path, ...]:
+        """The dirs whose files this layout's manager may write."""
+        if self.test_root is not None:
+            return (self.test_root,)
+        return (self.artifacts_dir, self.training_data_dir, self.models_dir)
+
+    def checkpoint_dir(self, version: str) -> Path:
+        """``models/<version>``, refusing versions that are not one plain dir name."""
+        if isinstance(version, str) and ("/" in version or "\\" in version):
+            raise ArtifactPathError(
+                version,
+                "model version contains a path separator",
+                "pass a single dir name such as 'v1.0' or 'latest'",
+            )
+        return resolve_inside(self.models_dir, version, what="model version")

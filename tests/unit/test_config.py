@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from artifact_manager import ArtifactConfig, ArtifactConfigError, forced_test_mode
+from artifact_manager.config import generate_test_name
+
+
+@pytest.mark.parametrize(
+    ("coverage", "expected"),
+    [("full_genome", "production"), ("chromosome", "test"), ("gene_subset", "test")],
+)
+def test_auto_mode_follows_coverage(coverage, expected):
+    assert ArtifactConfig(coverage=coverage).mode == expected
+
+
+def test_explicit_test_mode_is_never_overridden_by_full_genome():
+    config = ArtifactConfig(mode="test", coverage="full_genome")
+    assert config.mode == "test"
+    assert config.test_name is not None
+
+
+def test_explicit_production_mode_is_kept_for_a_subset():
+    assert ArtifactConfig(mode="production", coverage="gene_subset").mode == "production"
+
+
+def test_defaults_are_the_seeds():
+    config = ArtifactConfig(test_name="t")
+    assert (config.coverage, config.source, config.build, config.base_model) == (
+        "gene_subset",
+        "ensembl",
+        "GRCh37",
+        "spliceai",
+    )
+    assert config.data_root == Path("data")
+
+
+def test_production_config_gets_no_generated_test_name():
+    assert ArtifactConfig(mode="production").test_name is None
+
+
+def test_data_root_given_as_str_becomes_a_path():
+    assert ArtifactConfig(test_name="t", data_root="x/y").data_root == Path("x/y")  # type: ignore[arg-type]
+
+
+def test_config_is_frozen():
+    config = ArtifactConfig(test_name="t")
+    with pytest.raises(AttributeError):
+        config.mode = "production"  # type: ignore[misc]
+
+
+def test_generated_names_are_unique_within_one_process():
+    names = {ArtifactConfig().test_name for _ in range(2000)}
+    assert len(names) == 2000
+
+
+def test_generated_names_are_unique_across_processes_started_in_the_same_second():
+    code = "from artifact_manager.config import generate_test_name as g; print(g())"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
+    names = [p.communicate()[0].strip() for p in procs]
+    assert all(n.startswith("test_") for n in names)
+    assert len(set(names)) == len(names)
+
+
+def test_generated_name_is_a_valid_test_name():
+    ArtifactConfig(test_name=generate_test_name())
+
+
+BAD_COMPONENTS = [
+    pytest.param("", "is empty", id="empty"),
+    pytest.param("   ", "is empty", id="blank"),
+    pytest.param(".", "relative dir", id="dot"),
+    pytest.param("..", "relative dir", id="dotdot"),
+    pytest.param("a/b", "path separator", id="slash"),
+    pytest.param("a\\b", "path separator", id="backslash"),
+    pytest.param("a..b", "'..'", id="dotdot-inside"),
+    pytest.param("a\x00b", "control character", id="nul"),
+    pytest.param("a\nb", "control character", id="newline"),
+    pytest.param("a\x1bb", "control character", id="escape"),
+    pytest.param(3, "must be a string", id="not-a-string"),
+]
+
+
+@pytest.mark.parametrize("field", ["source", "build", "base_model", "test_name"])
+@pytest.mark.parametrize(("value", "problem"), BAD_COMPONENTS)
+def test_bad_component_raises_naming_field_and_value(field, value, problem):
+    kwargs = {"test_name": "t", field: value}
+    with pytest.raises(ArtifactConfigError) as info:
+        ArtifactConfig(**kwargs)
+    error = info.value
+    assert isinstance(error, ValueError)
+    assert (error.field, error.value) == (field, value)
+    assert field in str(error)
+    assert repr(value) in str(error)
+    assert problem in str(error)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("mode", "prod"), ("mode", "TEST"), ("coverage", "genome")]
+)
+def test_unknown_mode_or_coverage_lists_the_choices(field, value):
+    with pytest.raises(ArtifactConfigError, match=f"invalid {field}='{value}'.*use one of"):
+        ArtifactConfig(**{field: value})
+
+
+def test_nul_in_data_root_is_refused():
+    with pytest.raises(ArtifactConfigError, match="data_root"):
+        ArtifactConfig(data_root=Path("a\x00b"))
+
+
+def test_forced_test_mode_overrides_production_and_the_given_name():
+    with forced_test_mode("forced_name"):
+        config = ArtifactConfig(mode="production", coverage="full_genome", test_name="other")
+    assert (config.mode, config.test_name) == ("test", "forced_name")
+
+
+def test_forced_test_mode_ends_with_the_block():
+    with forced_test_mode("forced_name"):
+        pass
+    assert ArtifactConfig(coverage="full_genome").mode == "production"
+
+
+def test_forced_test_mode_rejects_a_bad_name():
+    with pytest.raises(ArtifactConfigError, match="test_name"), forced_test_mode("../x"):
+        pass

@@ -1,0 +1,265 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from artifact_manager import (
+    ArtifactConfig,
+    ArtifactManager,
+    ArtifactPathError,
+    create_artifact_manager_from_workflow_config,
+    forced_test_mode,
+)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def test_manager(root: Path) -> ArtifactManager:
+    return ArtifactManager(ArtifactConfig(mode="test", test_name="t1", data_root=root))
+
+
+@pytest.fixture
+def prod_manager(root: Path) -> ArtifactManager:
+    return ArtifactManager(ArtifactConfig(mode="production", data_root=root))
+
+
+def eval_dir(root: Path) -> Path:
+    return root / "ensembl" / "GRCh37" / "spliceai_eval"
+
+
+def test_layout_in_production(prod_manager, root):
+    e = eval_dir(root)
+    assert prod_manager.get_artifacts_dir() == e / "meta_models"
+    assert prod_manager.get_test_root() is None
+    assert prod_manager.get_training_data_dir() == e / "training_data"
+    assert prod_manager.get_model_checkpoint_dir("v1.0") == e / "models" / "v1.0"
+    assert prod_manager.get_model_checkpoint_dir() == e / "models" / "latest"
+
+
+def test_layout_in_test_mode_routes_everything_under_the_test_root(test_manager, root):
+    t = eval_dir(root) / "tests" / "t1"
+    assert test_manager.get_artifacts_dir() == t / "meta_models" / "predictions"
+    assert test_manager.get_test_root() == t
+    assert test_manager.get_training_data_dir() == t / "training_data"
+    assert test_manager.get_model_checkpoint_dir("v1.0") == t / "models" / "v1.0"
+
+
+def test_layout_follows_source_build_and_model(root):
+    manager = ArtifactManager(
+        ArtifactConfig(
+            mode="production", source="gencode", build="GRCh38", base_model="osai", data_root=root
+        )
+    )
+    assert manager.get_artifacts_dir() == root / "gencode" / "GRCh38" / "osai_eval" / "meta_models"
+
+
+def test_dirs_are_only_created_when_asked(test_manager):
+    assert not test_manager.get_artifacts_dir().exists()
+    assert test_manager.get_artifacts_dir(create=True).is_dir()
+    assert test_manager.get_training_data_dir(create=True).is_dir()
+    assert test_manager.get_model_checkpoint_dir("v2", create=True).is_dir()
+    assert test_manager.get_test_root(create=True).is_dir()
+
+
+def test_artifact_path_is_inside_the_artifacts_dir(test_manager):
+    path = test_manager.get_artifact_path("x.tsv")
+    assert path == test_manager.get_artifacts_dir() / "x.tsv"
+    assert not path.parent.exists()
+
+
+def test_artifact_path_can_create_its_parent_dirs(test_manager):
+    path = test_manager.get_artifact_path("sub/x.tsv", create_dir=True)
+    assert path.parent.is_dir()
+    assert path.parent == test_manager.get_artifacts_dir() / "sub"
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("", "empty"),
+        (".", "empty"),
+        ("/etc/passwd", "absolute"),
+        ("../x.tsv", "'..'"),
+        ("sub/../../x.tsv", "'..'"),
+        ("a\x00b", "NUL"),
+        (42, "str or path"),
+        (".artifacts.manifest.json", "keeps for itself"),
+    ],
+)
+def test_bad_artifact_names_are_refused(test_manager, name, problem):
+    with pytest.raises(ArtifactPathError) as info:
+        test_manager.get_artifact_path(name)
+    assert problem in str(info.value)
+    assert repr(name) in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_symlink_leading_out_of_the_artifacts_dir_is_refused(test_manager, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    artifacts = test_manager.get_artifacts_dir(create=True)
+    (artifacts / "link").symlink_to(outside)
+    (artifacts / "file_link.tsv").symlink_to(outside / "x.tsv")
+    with pytest.raises(ArtifactPathError, match="symlink"):
+        test_manager.get_artifact_path("link/x.tsv")
+    with pytest.raises(ArtifactPathError, match="symlink"):
+        test_manager.get_artifact_path("file_link.tsv")
+
+
+def test_symlink_staying_inside_is_fine(test_manager):
+    artifacts = test_manager.get_artifacts_dir(create=True)
+    (artifacts / "real").mkdir()
+    (artifacts / "alias").symlink_to(artifacts / "real")
+    assert test_manager.get_artifact_path("alias/x.tsv") == artifacts / "alias" / "x.tsv"
+
+
+@pytest.mark.parametrize("version", ["../escape", "a/b", "", "/abs", "..\\x"])
+def test_bad_model_versions_are_refused(test_manager, version):
+    with pytest.raises(ArtifactPathError, match="model version"):
+        test_manager.get_model_checkpoint_dir(version)
+
+
+# The seed's overwrite table, row by row.
+@pytest.mark.parametrize(
+    ("mode", "exists", "force", "expected"),
+    [
+        ("test", True, False, True),
+        ("test", False, False, True),
+        ("production", True, False, False),
+        ("production", True, True, True),
+        ("production", False, False, True),
+        ("production", False, True, True),
+    ],
+)
+def test_overwrite_table(root, mode, exists, force, expected):
+    manager = ArtifactManager(ArtifactConfig(mode=mode, test_name="t", data_root=root))
+    path = manager.get_artifact_path("x.tsv", create_dir=True)
+    if exists:
+        path.write_text("old")
+    assert manager.should_overwrite(path, force=force) is expected
+
+
+def test_overwrite_covers_training_data_and_checkpoints_in_production(prod_manager):
+    data = prod_manager.get_training_data_dir(create=True) / "labels.parquet"
+    model = prod_manager.get_model_checkpoint_dir("v1", create=True) / "model.pt"
+    data.write_text("x")
+    assert prod_manager.should_overwrite(data) is False
+    assert prod_manager.should_overwrite(model) is True
+
+
+def test_overwrite_outside_the_managers_dirs_raises(test_manager, prod_manager, tmp_path):
+    with pytest.raises(ArtifactPathError, match="outside this test manager"):
+        test_manager.should_overwrite(tmp_path / "elsewhere.tsv")
+    # a test manager does not own production files, nor the reverse
+    with pytest.raises(ArtifactPathError):
+        test_manager.should_overwrite(prod_manager.get_artifact_path("x.tsv"))
+    with pytest.raises(ArtifactPathError, match="outside this production manager"):
+        prod_manager.should_overwrite(test_manager.get_artifact_path("x.tsv"))
+
+
+def test_overwrite_of_a_symlink_leading_out_raises(prod_manager, tmp_path):
+    artifacts = prod_manager.get_artifacts_dir(create=True)
+    (artifacts / "sneaky.tsv").symlink_to(tmp_path / "victim.tsv")
+    with pytest.raises(ArtifactPathError):
+        prod_manager.should_overwrite(artifacts / "sneaky.tsv")
+
+
+def test_list_artifacts_is_sorted_and_filtered(test_manager):
+    assert test_manager.list_artifacts() == []
+    artifacts = test_manager.get_artifacts_dir(create=True)
+    for name in ["b.tsv", "a.tsv", "c.parquet", ".artifacts.manifest.json"]:
+        (artifacts / name).write_text("x")
+    (artifacts / "dir.tsv").mkdir()
+    assert [p.name for p in test_manager.list_artifacts()] == ["a.tsv", "b.tsv"]
+    assert [p.name for p in test_manager.list_artifacts("*")] == ["a.tsv", "b.tsv", "c.parquet"]
+
+
+def test_list_artifacts_skips_symlinks_leading_out(test_manager, tmp_path):
+    (tmp_path / "victim.tsv").write_text("x")
+    artifacts = test_manager.get_artifacts_dir(create=True)
+    (artifacts / "link.tsv").symlink_to(tmp_path / "victim.tsv")
+    assert test_manager.list_artifacts() == []
+
+
+@pytest.mark.parametrize("pattern", ["../*.tsv", "/etc/*", ""])
+def test_list_artifacts_refuses_patterns_leaving_the_dir(test_manager, pattern):
+    with pytest.raises(ArtifactPathError):
+        test_manager.list_artifacts(pattern)
+
+
+def test_summary(test_manager, prod_manager):
+    (test_manager.get_artifacts_dir(create=True) / "a.tsv").write_text("x")
+    summary = test_manager.get_summary()
+    assert summary == {
+        "mode": "test",
+        "coverage": "gene_subset",
+        "source": "ensembl",
+        "build": "GRCh37",
+        "base_model": "spliceai",
+        "test_name": "t1",
+        "base_dir": str(test_manager.get_test_root()),
+        "artifacts_dir": str(test_manager.get_artifacts_dir()),
+        "artifacts_exist": True,
+        "artifact_count": 1,
+        "overwrite_policy": "always",
+    }
+    prod = prod_manager.get_summary()
+    assert (prod["overwrite_policy"], prod["artifacts_exist"], prod["artifact_count"]) == (
+        "explicit_only",
+        False,
+        0,
+    )
+
+
+def test_print_summary(test_manager, capsys):
+    test_manager.print_summary()
+    out = capsys.readouterr().out
+    assert "overwrite_policy" in out
+    assert str(test_manager.get_artifacts_dir()) in out
+
+
+def test_workflow_factory(tmp_path):
+    manager = create_artifact_manager_from_workflow_config(
+        coverage="full_genome", build="GRCh38", data_root=tmp_path
+    )
+    assert manager.config.mode == "production"
+    assert manager.get_artifacts_dir() == tmp_path / "ensembl/GRCh38/spliceai_eval/meta_models"
+    assert create_artifact_manager_from_workflow_config().config.coverage == "gene_subset"
+
+
+def test_manager_built_from_a_production_config_is_forced_to_test(tmp_path):
+    production = ArtifactConfig(mode="production", data_root=tmp_path)
+    with forced_test_mode("running_test") as forced:
+        manager = ArtifactManager(production)
+    assert manager.config.mode == "test"
+    assert manager.config.test_name == "running_test"
+    assert forced.created_roots == [eval_dir(tmp_path) / "tests" / "running_test"]
+    assert ArtifactManager(production).config.mode == "production"
+
+
+def test_forcing_is_seen_by_threads(tmp_path):
+    import threading
+
+    seen = []
+    with forced_test_mode("threaded"):
+        thread = threading.Thread(
+            target=lambda: seen.append(ArtifactConfig(mode="production").test_name)
+        )
+        thread.start()
+        thread.join()
+    assert seen == ["threaded"]
+
+
+def test_paths_are_relative_to_a_relative_root(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    manager = ArtifactManager(ArtifactConfig(mode="test", test_name="t"))
+    path = manager.get_artifact_path("a.tsv", create_dir=True)
+    assert not path.is_absolute()
+    assert manager.should_overwrite(path)
+    assert os.path.isdir(tmp_path / "data/ensembl/GRCh37/spliceai_eval/tests/t")
