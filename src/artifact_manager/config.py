@@ -62,20 +62,18 @@ def resolve_mode_and_test_name(
     if mode is not None:
         _check_choice("mode", mode, MODES)
     _check_choice("coverage", coverage, COVERAGES)
-    if test_name is not None:
-        validate_component("test_name", test_name)
+    name = None if test_name is None else validate_component("test_name", test_name)
     forced = active_forced_test_mode()
     if forced is not None:
-        return "test", forced.test_name
+        return "test", forced.resolve_test_name(name)
     resolved: Mode
     if mode is None:
         resolved = "production" if coverage == "full_genome" else "test"
     else:
         resolved = "production" if mode == "production" else "test"
-    if resolved == "test" and test_name is None:
+    if resolved == "test" and name is None:
         return resolved, generate_test_name()
-    assert test_name is None or isinstance(test_name, str)
-    return resolved, test_name
+    return resolved, name
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,14 @@ class ArtifactManager:
     def __init__(self, config: ArtifactConfig | None = None) -> None:
         config = config if config is not None else ArtifactConfig()
         forced = active_forced_test_mode()
-        if forced is not None and (config.mode, config.test_name) != ("test", forced.test_name):
+        if forced is not None and (
+            config.mode != "test" or config.test_name != forced.resolve_test_name(config.test_name)
+        ):
             config = dataclasses.replace(config)  # re-resolves under the forced mode
         self.config: ArtifactConfig = config
         self.layout: Layout = Layout.from_config(config)
-        if forced is not None and self.layout.test_root is not None:
+        if forced is not None and config.test_name == forced.test_name:
+            assert self.layout.test_root is not None
             forced.record_root(self.layout.test_root)
 
     def __repr__(self) -> str:

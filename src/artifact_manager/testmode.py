@@ -14,7 +14,7 @@ under test must see it too. It nests; the innermost activation wins.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,17 +26,33 @@ __all__ = ["ForcedTestMode", "active_forced_test_mode", "forced_test_mode"]
 
 @dataclass
 class ForcedTestMode:
-    """One activation: the test name to force and the test roots created under it."""
+    """One activation: the test name to force and the test roots created under it.
+
+    ``allowed_names`` are test names kept as given (still in test mode), for dirs a test
+    shares on purpose (the pytest plugin's ``artifact_manager_factory``). ``on_new_root`` is
+    called once for each new test root under the forced name that a manager is made for.
+    """
 
     test_name: str
+    allowed_names: Collection[str] = ()
+    on_new_root: Callable[[Path], None] | None = None
     created_roots: list[Path] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
+    def resolve_test_name(self, requested: str | None) -> str:
+        """The name a config asking for ``requested`` gets while this activation is on."""
+        if requested is not None and requested in self.allowed_names:
+            return requested
+        return self.test_name
+
     def record_root(self, root: Path) -> None:
-        """Remember a test root that a manager created while forced (for cleanup)."""
+        """Remember a test root of the forced name that a manager was made for."""
         with self._lock:
-            if root not in self.created_roots:
-                self.created_roots.append(root)
+            if root in self.created_roots:
+                return
+            self.created_roots.append(root)
+        if self.on_new_root is not None:
+            self.on_new_root(root)
 
 
 _stack: list[ForcedTestMode] = []
@@ -50,10 +66,19 @@ def active_forced_test_mode() -> ForcedTestMode | None:
 
 
 @contextmanager
-def forced_test_mode(test_name: str) -> Iterator[ForcedTestMode]:
-    """Force test mode named ``test_name`` for every config created inside the block."""
+def forced_test_mode(
+    test_name: str,
+    *,
+    allowed_names: Collection[str] = (),
+    on_new_root: Callable[[Path], None] | None = None,
+    known_roots: Iterable[Path] = (),
+) -> Iterator[ForcedTestMode]:
+    """Force test mode named ``test_name`` for every config created inside the block.
+
+    ``known_roots`` are test roots already prepared (``on_new_root`` is not called for them).
+    """
     validate_component("test_name", test_name)
-    activation = ForcedTestMode(test_name)
+    activation = ForcedTestMode(test_name, allowed_names, on_new_root, list(known_roots))
     with _stack_lock:
         _stack.append(activation)
     try:

@@ -1,0 +1,176 @@
+"""Command-line options, ini keys and the settings resolved from them.
+
+Precedence for every setting: command line > ini > environment (``ARTIFACTS_DATA_ROOT``, for
+the data root only) > default. Relative paths: from the command line or the environment,
+relative to the invocation dir; from the ini file, relative to the ini file's dir; the
+default ``data`` is relative to the rootdir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+import pytest
+
+from artifact_manager.errors import ArtifactConfigError
+from artifact_manager.validation import validate_component
+
+__all__ = ["KEEP_CHOICES", "Keep", "PluginSettings", "add_options"]
+
+Keep = Literal["none", "failed", "all"]
+KEEP_CHOICES: tuple[Keep, ...] = get_args(Keep)
+ENV_DATA_ROOT = "ARTIFACTS_DATA_ROOT"
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+# (option, dest, ini key, help, default)
+_NAME_OPTIONS = (
+    ("--artifacts-source", "artifacts_source", "artifacts_source", "Source dir name", "ensembl"),
+    ("--artifacts-build", "artifacts_build", "artifacts_build", "Build dir name", "GRCh37"),
+    (
+        "--artifacts-base-model",
+        "artifacts_base_model",
+        "artifacts_base_model",
+        "Base model name (dir <name>_eval)",
+        "spliceai",
+    ),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register every option and ini key of the plugin."""
+    group = parser.getgroup("artifact-manager", "per-test artifact dirs (pytest-artifact-manager)")
+    group.addoption(
+        "--artifacts-root",
+        dest="artifacts_root",
+        default=None,
+        metavar="PATH",
+        help="Data root holding <source>/<build>/<model>_eval (ini artifacts_data_root, "
+        f"env {ENV_DATA_ROOT}); default: data under the rootdir",
+    )
+    parser.addini(
+        "artifacts_data_root",
+        "Data root, relative to the ini file's dir; default: data",
+        default="",
+    )
+    for option, dest, ini, text, default in _NAME_OPTIONS:
+        group.addoption(
+            option, dest=dest, default=None, help=f"{text} (ini {ini}); default: {default}"
+        )
+        parser.addini(ini, f"{text}; default: {default}", default="")
+    group.addoption(
+        "--keep-artifacts",
+        dest="keep_artifacts",
+        action="store_const",
+        const="all",
+        default=None,
+        help="Keep test artifact dirs: bare keeps all, --keep-artifacts=failed keeps failed "
+        "tests' dirs, =none deletes all (ini artifacts_keep); default: none",
+    )
+    for choice in KEEP_CHOICES:
+        # Exact option strings, so a bare --keep-artifacts never swallows a following path.
+        group.addoption(
+            f"--keep-artifacts={choice}",
+            dest="keep_artifacts",
+            action="store_const",
+            const=choice,
+            help=argparse.SUPPRESS,
+        )
+    parser.addini("artifacts_keep", "Which test artifact dirs to keep: none|failed|all", default="")
+    group.addoption(
+        "--artifacts-report",
+        dest="artifacts_report",
+        default=None,
+        metavar="PATH",
+        help="Write a JSON report of each test's artifacts and violations to PATH; default: none",
+    )
+    group.addoption(
+        "--artifacts-lock-timeout",
+        dest="artifacts_lock_timeout",
+        default=None,
+        metavar="SECONDS",
+        help="How long a test waits for another session holding its dir "
+        f"(ini artifacts_lock_timeout); default: {DEFAULT_LOCK_TIMEOUT:g}",
+    )
+    parser.addini(
+        "artifacts_lock_timeout",
+        "Seconds to wait for a test dir held by another session; "
+        f"default: {DEFAULT_LOCK_TIMEOUT:g}",
+        default="",
+    )
+
+
+def _pick(config: pytest.Config, dest: str, ini: str) -> tuple[str | None, str]:
+    """(value, where) from the command line, else the ini file, else (None, "")."""
+    value = config.getoption(dest)
+    if value is not None:
+        return str(value), "command line"
+    ini_value = str(config.getini(ini) or "").strip()
+    if ini_value:
+        return ini_value, "ini"
+    return None, ""
+
+
+def _resolve_data_root(config: pytest.Config) -> Path:
+    invocation_dir = Path(config.invocation_params.dir)
+    value, where = _pick(config, "artifacts_root", "artifacts_data_root")
+    if value is not None:
+        base = invocation_dir
+        if where == "ini" and config.inipath is not None:
+            base = config.inipath.parent
+        return base / Path(value).expanduser()
+    env = os.environ.get(ENV_DATA_ROOT, "").strip()
+    if env:
+        return invocation_dir / Path(env).expanduser()
+    return config.rootpath / "data"
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    """The plugin's settings for one session, resolved once from options, ini and env."""
+
+    data_root: Path
+    source: str
+    build: str
+    base_model: str
+    keep: Keep
+    report_path: Path | None
+    lock_timeout: float
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> PluginSettings:
+        """Resolve the settings; a bad value raises ``pytest.UsageError`` naming it."""
+        names: dict[str, str] = {}
+        for option, dest, ini, _text, default in _NAME_OPTIONS:
+            value, where = _pick(config, dest, ini)
+            try:
+                names[dest] = validate_component(option.lstrip("-"), value or default)
+            except ArtifactConfigError as error:
+                raise pytest.UsageError(f"{error} (from {where})") from None
+        keep_value, where = _pick(config, "keep_artifacts", "artifacts_keep")
+        keep = keep_value or "none"
+        if keep not in KEEP_CHOICES:
+            raise pytest.UsageError(
+                f"artifacts_keep={keep!r} (from {where}) is not one of {', '.join(KEEP_CHOICES)}"
+            )
+        timeout_value, where = _pick(config, "artifacts_lock_timeout", "artifacts_lock_timeout")
+        try:
+            lock_timeout = float(timeout_value) if timeout_value else DEFAULT_LOCK_TIMEOUT
+        except ValueError:
+            raise pytest.UsageError(
+                f"artifacts_lock_timeout={timeout_value!r} (from {where}) is not a number "
+                "of seconds; pass e.g. 60"
+            ) from None
+        report = config.getoption("artifacts_report")
+        return cls(
+            data_root=_resolve_data_root(config),
+            source=names["artifacts_source"],
+            build=names["artifacts_build"],
+            base_model=names["artifacts_base_model"],
+            keep=keep,
+            report_path=Path(config.invocation_params.dir) / report if report else None,
+            lock_timeout=lock_timeout,
+        )

@@ -1,0 +1,108 @@
+"""What each test left: records, the xdist round trip, the terminal summary, the JSON report."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["Report", "TestRecord"]
+
+
+@dataclass
+class TestRecord:
+    """One test's artifacts (one entry of the JSON report's ``tests`` list)."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of its name
+
+    nodeid: str
+    test_name: str
+    artifacts_dir: str
+    test_root: str
+    outcome: str
+    kept: bool
+    size: int
+    files: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """Everything the session learnt; workers ship theirs to the controller as a payload."""
+
+    records: dict[str, TestRecord] = field(default_factory=dict)
+    shared_roots: set[str] = field(default_factory=set)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, record: TestRecord) -> None:
+        # A rerun (pytest-rerunfailures) replaces the earlier attempt's record.
+        self.records[record.nodeid] = record
+
+    @property
+    def any_failed(self) -> bool:
+        return any(r.outcome == "failed" for r in self.records.values())
+
+    # -- xdist round trip (plain JSON-able values only) ----------------------------------
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "records": [asdict(r) for r in self.records.values()],
+            "shared_roots": sorted(self.shared_roots),
+            "violations": list(self.violations),
+        }
+
+    def merge(self, payload: dict[str, Any]) -> None:
+        for raw in payload.get("records", []):
+            self.add(TestRecord(**raw))
+        self.shared_roots.update(payload.get("shared_roots", []))
+        self.violations.extend(payload.get("violations", []))
+
+    # -- output --------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        tests = [asdict(r) for r in self.records.values()]
+        return {"tests": tests, "violations": list(self.violations)}
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+    def summary_lines(self, verbose: bool) -> list[str]:
+        kept = [r for r in self.records.values() if r.kept]
+        lines: list[str] = []
+        if kept:
+            total = sum(r.size for r in kept)
+            lines.append(f"kept {len(kept)} test artifact dir(s), {format_size(total)} in total")
+            if verbose:
+                lines.extend(f"  {r.test_root}  ({format_size(r.size)}, {r.outcome})" for r in kept)
+            else:
+                parents = sorted({str(Path(r.test_root).parent) for r in kept})
+                lines.extend(f"  under {p}" for p in parents)
+        elif verbose and self.records:
+            lines.append(f"removed the artifact dirs of {len(self.records)} test(s); none kept")
+        return lines
+
+    def write_summary(self, terminal: pytest.TerminalReporter, verbose: bool) -> None:
+        lines = self.summary_lines(verbose)
+        if not lines:
+            return
+        terminal.write_sep("-", "artifact manager")
+        for line in lines:
+            terminal.write_line(line)
+
+
+def format_size(size: int) -> str:
+    """``1536`` -> ``"1.5 KiB"``."""
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

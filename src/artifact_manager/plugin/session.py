@@ -1,0 +1,65 @@
+"""The plugin's per-session state, kept in ``config.stash``."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+
+from artifact_manager.plugin.factory import ArtifactManagerFactory
+from artifact_manager.plugin.lifecycle import Lifecycle
+from artifact_manager.plugin.options import PluginSettings
+from artifact_manager.plugin.report import Report
+
+__all__ = ["STATE_KEY", "SessionState", "state_of"]
+
+SESSION_ID_KEY = "artifact_manager_session_id"
+PAYLOAD_KEY = "artifact_manager"
+
+
+@dataclass
+class SessionState:
+    """Settings, per-test lifecycle, shared-dir factory and report of one pytest session."""
+
+    settings: PluginSettings
+    session_id: str
+    is_worker: bool
+    allowed_names: set[str] = field(default_factory=set)
+    report: Report = field(default_factory=Report)
+
+    def __post_init__(self) -> None:
+        self.lifecycle = Lifecycle(self.settings, self.allowed_names)
+        self.factory = ArtifactManagerFactory(
+            self.settings, self.allowed_names, self.report, self.session_id
+        )
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> SessionState:
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput is not None:
+            session_id = str(workerinput.get(SESSION_ID_KEY) or uuid.uuid4().hex)
+        else:
+            session_id = uuid.uuid4().hex
+        return cls(PluginSettings.from_config(config), session_id, workerinput is not None)
+
+    def finish(self, config: pytest.Config) -> None:
+        """Workers hand their report to the controller; the controller (or a serial session)
+        removes shared dirs that are not kept and writes the JSON report."""
+        if self.is_worker:
+            workeroutput = getattr(config, "workeroutput", None)
+            if workeroutput is not None:
+                workeroutput[PAYLOAD_KEY] = self.report.payload()
+            return
+        keep = self.settings.keep
+        if keep != "all" and not (keep == "failed" and self.report.any_failed):
+            self.factory.remove_shared(self.report.shared_roots)
+        if self.settings.report_path is not None:
+            self.report.write(self.settings.report_path)
+
+
+STATE_KEY = pytest.StashKey[SessionState]()
+
+
+def state_of(config: pytest.Config) -> SessionState:
+    return config.stash[STATE_KEY]

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import pytest
+
+from artifact_manager import nodeid_to_test_name
+
+
+def test_fixtures_give_a_test_mode_manager_in_the_tests_own_dir(pytester, plugin_args):
+    pytester.makepyfile(
+        """
+        from pathlib import Path
+        from artifact_manager import ArtifactConfig, ArtifactManager, nodeid_to_test_name
+
+        def test_a(request, artifact_config, artifact_manager, test_artifacts_dir):
+            assert isinstance(artifact_config, ArtifactConfig)
+            assert isinstance(artifact_manager, ArtifactManager)
+            name = nodeid_to_test_name(request.node.nodeid)
+            assert artifact_config.mode == "test"
+            assert artifact_config.test_name == name
+            expected = (
+                Path(str(request.config.rootpath)) / "data/ensembl/GRCh37/spliceai_eval/tests"
+                / name / "meta_models/predictions"
+            )
+            assert test_artifacts_dir == expected
+            assert test_artifacts_dir.is_dir()
+            assert artifact_manager.get_artifacts_dir() == test_artifacts_dir
+        """
+    )
+    pytester.runpytest(*plugin_args).assert_outcomes(passed=1)
+
+
+def test_marker_sets_source_build_model_and_coverage_but_not_the_mode(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.artifacts(
+            source="gencode", build="GRCh38", base_model="osai", coverage="full_genome"
+        )
+        def test_a(artifact_config, test_artifacts_dir):
+            assert artifact_config.mode == "test"
+            assert artifact_config.coverage == "full_genome"
+            assert "gencode/GRCh38/osai_eval/tests/" in test_artifacts_dir.as_posix()
+        """
+    )
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ('mode="production"', "takes only the keywords source, build, base_model, coverage"),
+        ('"positional"', "takes only the keywords"),
+        ('build="../x"', "invalid build='../x'"),
+        ('coverage="all"', "invalid coverage='all'"),
+    ],
+)
+def test_bad_marker_fails_the_test_with_a_clear_error(pytester, marker, message):
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.artifacts({marker})
+        def test_a(test_artifacts_dir):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*{message}*"])
+
+
+def test_artifact_config_can_be_overridden_in_a_conftest_and_stays_test(pytester):
+    pytester.makeconftest(
+        """
+        import dataclasses
+        import pytest
+
+        @pytest.fixture
+        def artifact_config(artifact_config):
+            return dataclasses.replace(artifact_config, base_model="openspliceai")
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+        from artifact_manager import ArtifactConfig
+
+        @pytest.fixture
+        def artifact_config():
+            # even a production config comes out in test mode, in this test's dir
+            return ArtifactConfig(mode="production", base_model="override")
+
+        def test_production_override(artifact_manager, request):
+            assert artifact_manager.config.mode == "test"
+            assert "override_eval/tests/" in artifact_manager.get_artifacts_dir().as_posix()
+        """
+    )
+    pytester.makepyfile(
+        test_other="""
+        def test_conftest_override(artifact_manager):
+            assert artifact_manager.config.base_model == "openspliceai"
+            assert artifact_manager.config.mode == "test"
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_pipeline_code_is_forced_into_the_tests_dir(pytester):
+    pytester.makepyfile(
+        """
+        import threading
+        from dataclasses import dataclass
+        from artifact_manager import ArtifactConfig, ArtifactManager, ArtifactSettings
+
+        @dataclass
+        class SpliceAIConfig(ArtifactSettings):
+            build: str = "GRCh37"
+
+        def run_pipeline():
+            manager = SpliceAIConfig(coverage="full_genome").get_artifact_manager()
+            path = manager.get_artifact_path("full_splice_positions_enhanced.tsv", create_dir=True)
+            path.write_text("pos\\n1\\n")
+            return path
+
+        def test_pipeline(test_artifacts_dir):
+            assert run_pipeline().parent.resolve() == test_artifacts_dir.resolve()
+
+        def test_pipeline_in_a_thread(artifact_config):
+            seen = []
+            t = threading.Thread(target=lambda: seen.append(ArtifactConfig(mode="production")))
+            t.start(); t.join()
+            assert seen[0].mode == "test"
+            assert seen[0].test_name == artifact_config.test_name
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_forcing_ends_with_the_test(pytester):
+    pytester.makepyfile(
+        """
+        from artifact_manager import ArtifactConfig
+
+        PRODUCTION_AT_IMPORT = ArtifactConfig(coverage="full_genome").mode
+
+        def test_a():
+            assert PRODUCTION_AT_IMPORT == "production"
+            assert ArtifactConfig(coverage="full_genome").mode == "test"
+        """
+    )
+    pytester.makeconftest(
+        """
+        from artifact_manager import ArtifactConfig
+
+        def pytest_sessionfinish():
+            assert ArtifactConfig(coverage="full_genome").mode == "production"
+            print("AFTER: production")
+        """
+    )
+    result = pytester.runpytest("-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*AFTER: production*"])
+
+
+def test_fixture_docs_are_shown_by_pytest_fixtures(pytester):
+    pytester.makepyfile("def test_a(): pass")
+    result = pytester.runpytest("--fixtures")
+    result.stdout.fnmatch_lines(["artifact_config -- *", "*test-mode ``ArtifactConfig``*"])
+    result.stdout.fnmatch_lines(["artifact_manager -- *", "*in test mode for this test*"])
+    result.stdout.fnmatch_lines(["test_artifacts_dir -- *", "*This test's artifacts dir*"])
+    result.stdout.fnmatch_lines(["artifact_manager_factory *", "*Makes further test-mode*"])
+
+
+def test_names_match_the_core_function(pytester, tests_root, test_dirs):
+    pytester.makepyfile(
+        test_names="""
+        import pytest
+
+        class TestK:
+            @pytest.mark.parametrize("p", ["a/b", "A::B"])
+            def test_p(self, test_artifacts_dir, p):
+                (test_artifacts_dir / "f").write_text(p)
+        """
+    )
+    pytester.runpytest("--keep-artifacts").assert_outcomes(passed=2)
+    assert test_dirs() == sorted(
+        nodeid_to_test_name(f"test_names.py::TestK::test_p[{p}]") for p in ["a/b", "A::B"]
+    )
