@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+SHARED_SUITE = """
+    import os
+    import pytest
+
+    @pytest.mark.parametrize("n", range(4))
+    def test_uses_shared(artifact_manager_factory, n):
+        shared = artifact_manager_factory("reference").get_artifacts_dir(create=True)
+        assert not (shared / "stale.tsv").exists()
+        (shared / f"{n}.tsv").write_text(os.environ.get("PYTEST_XDIST_WORKER", "serial"))
+    """
+
+
+def test_named_dir_is_shared_by_all_tests_and_workers(pytester, plugin_args, tests_root):
+    stale = tests_root / "reference" / "meta_models" / "predictions" / "stale.tsv"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("from a previous session")
+    pytester.makepyfile(test_shared=SHARED_SUITE)
+    pytester.runpytest(*plugin_args, "--keep-artifacts").assert_outcomes(passed=4)
+    shared = tests_root / "reference" / "meta_models" / "predictions"
+    assert sorted(p.name for p in shared.iterdir()) == ["0.tsv", "1.tsv", "2.tsv", "3.tsv"]
+
+
+def test_named_dir_is_removed_at_the_end_unless_kept(pytester, plugin_args, tests_root):
+    pytester.makepyfile(test_shared=SHARED_SUITE)
+    pytester.runpytest(*plugin_args).assert_outcomes(passed=4)
+    assert not (tests_root / "reference").exists()
+
+
+def test_unnamed_manager_is_the_running_tests_own(pytester):
+    pytester.makepyfile(
+        """
+        def test_a(artifact_manager_factory, artifact_manager):
+            own = artifact_manager_factory()
+            assert own.get_artifacts_dir() == artifact_manager.get_artifacts_dir()
+            other = artifact_manager_factory(base_model="openspliceai", build="GRCh38")
+            assert other.config.mode == "test"
+            assert other.config.test_name == artifact_manager.config.test_name
+            assert "GRCh38/openspliceai_eval/tests/" in other.get_artifacts_dir().as_posix()
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_named_manager_outside_a_test_works_but_unnamed_is_refused(pytester):
+    pytester.makeconftest(
+        """
+        import pytest
+        from artifact_manager import ArtifactConfigError
+        from artifact_manager.plugin.session import state_of
+
+        def pytest_sessionfinish(session):
+            factory = state_of(session.config).factory
+            with pytest.raises(ArtifactConfigError, match="pass a name"):
+                factory()
+            assert factory("late").config.test_name == "late"
+            print("FACTORY-OK")
+        """
+    )
+    pytester.makepyfile("def test_a(): pass")
+    result = pytester.runpytest("-s")
+    result.stdout.fnmatch_lines(["*FACTORY-OK*"])
+
+
+def test_bad_shared_name_is_refused(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+        from artifact_manager import ArtifactConfigError
+
+        def test_a(artifact_manager_factory):
+            with pytest.raises(ArtifactConfigError, match="test_name='../escape'"):
+                artifact_manager_factory("../escape")
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+from artifact_manager import nodeid_to_test_name
+
+SUITE = """
+    import pytest
+
+    @pytest.mark.parametrize("n", range(6))
+    def test_write(test_artifacts_dir, n):
+        (test_artifacts_dir / f"{n}.tsv").write_text("x" * (n + 1))
+        assert n != 5
+    """
+
+
+def test_json_report_has_the_spec_keys(pytester, plugin_args):
+    pytester.makepyfile(test_suite=SUITE)
+    pytester.runpytest(*plugin_args, "--keep-artifacts=failed", "--artifacts-report=out/r.json")
+    report = json.loads((pytester.path / "out" / "r.json").read_text())
+    assert set(report) == {"tests", "violations"}
+    assert report["violations"] == []
+    tests = {t["nodeid"]: t for t in report["tests"]}
+    assert sorted(tests) == sorted(f"test_suite.py::test_write[{n}]" for n in range(6))
+    for nodeid, entry in tests.items():
+        assert {
+            "nodeid",
+            "test_name",
+            "artifacts_dir",
+            "outcome",
+            "kept",
+            "files",
+            "violations",
+        } <= set(entry)
+        assert entry["test_name"] == nodeid_to_test_name(nodeid)
+        assert entry["artifacts_dir"].endswith(entry["test_name"] + "/meta_models/predictions")
+    failed = tests["test_suite.py::test_write[5]"]
+    assert (failed["outcome"], failed["kept"]) == ("failed", True)
+    assert failed["files"] == [
+        {
+            "name": "meta_models/predictions/5.tsv",
+            "size": 6,
+            "sha256": hashlib.sha256(b"x" * 6).hexdigest(),
+        }
+    ]
+    passed = tests["test_suite.py::test_write[0]"]
+    assert (passed["outcome"], passed["kept"], passed["files"][0]["size"]) == ("passed", False, 1)
+
+
+def test_summary_shows_kept_dirs_once_even_under_xdist(pytester, plugin_args):
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest(*plugin_args, "--keep-artifacts")
+    result.stdout.fnmatch_lines(
+        ["*- artifact manager -*", "kept 6 test artifact dir(s), 21 B in total"]
+    )
+    assert result.stdout.str().count("artifact manager") == 1
+
+
+def test_verbose_summary_lists_each_kept_dir(pytester):
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest("-v", "--keep-artifacts=failed")
+    name = nodeid_to_test_name("test_suite.py::test_write[5]")
+    result.stdout.fnmatch_lines(
+        ["kept 1 test artifact dir(s), 6 B in total", f"  */tests/{name}  (6 B, failed)"]
+    )
+
+
+def test_nothing_kept_prints_no_section(pytester):
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest()
+    assert "artifact manager" not in result.stdout.str()
+
+
+def test_xdist_gives_the_same_dirs_as_a_serial_run(pytester, test_dirs, tests_root):
+    pytester.makepyfile(test_suite=SUITE)
+    pytester.runpytest("--keep-artifacts", "-p", "no:xdist").assert_outcomes(passed=5, failed=1)
+    serial = test_dirs()
+    shutil.rmtree(tests_root)
+    pytester.runpytest("--keep-artifacts", "-n", "2").assert_outcomes(passed=5, failed=1)
+    assert test_dirs() == serial
+    assert len(serial) == 6
