@@ -36,8 +36,10 @@ class ArtifactManager:
         self.config: ArtifactConfig = config
         self.layout: Layout = Layout.from_config(config)
         if forced is not None and config.test_name == forced.test_name:
-            assert self.layout.test_root is not None
-            forced.record_root(self.layout.test_root)
+            root = self.layout.test_root
+            assert root is not None
+            # One key per dir, however it was spelt (relative, through a symlinked parent).
+            forced.record_root(Path(os.path.realpath(root.parent)) / root.name)
 
     def __repr__(self) -> str:
         return f"ArtifactManager({self.config!r})"

@@ -14,7 +14,7 @@ under test must see it too. It nests; the innermost activation wins.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +37,7 @@ class ForcedTestMode:
     allowed_names: Collection[str] = ()
     on_new_root: Callable[[Path], None] | None = None
     created_roots: list[Path] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def resolve_test_name(self, requested: str | None) -> str:
         """The name a config asking for ``requested`` gets while this activation is on."""
@@ -46,13 +46,17 @@ class ForcedTestMode:
         return self.test_name
 
     def record_root(self, root: Path) -> None:
-        """Remember a test root of the forced name that a manager was made for."""
+        """Remember a test root of the forced name that a manager was made for.
+
+        ``on_new_root`` runs first, under this activation's lock (a second thread making a
+        manager for the same root waits for it); if it raises, the root is not recorded.
+        """
         with self._lock:
             if root in self.created_roots:
                 return
+            if self.on_new_root is not None:
+                self.on_new_root(root)
             self.created_roots.append(root)
-        if self.on_new_root is not None:
-            self.on_new_root(root)
 
 
 _stack: list[ForcedTestMode] = []
@@ -71,14 +75,10 @@ def forced_test_mode(
     *,
     allowed_names: Collection[str] = (),
     on_new_root: Callable[[Path], None] | None = None,
-    known_roots: Iterable[Path] = (),
 ) -> Iterator[ForcedTestMode]:
-    """Force test mode named ``test_name`` for every config created inside the block.
-
-    ``known_roots`` are test roots already prepared (``on_new_root`` is not called for them).
-    """
+    """Force test mode named ``test_name`` for every config created inside the block."""
     validate_component("test_name", test_name)
-    activation = ForcedTestMode(test_name, allowed_names, on_new_root, list(known_roots))
+    activation = ForcedTestMode(test_name, allowed_names, on_new_root)
     with _stack_lock:
         _stack.append(activation)
     try:

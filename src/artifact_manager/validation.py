@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from artifact_manager.errors import ArtifactConfigError
@@ -9,8 +10,13 @@ from artifact_manager.errors import ArtifactConfigError
 __all__ = ["component_problem", "validate_component"]
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
 def component_problem(value: object) -> str | None:
     """Why ``value`` cannot be one path component, or ``None`` when it can."""
+    if isinstance(value, str) and _PLAIN.fullmatch(value) and ".." not in value:
+        return None  # the common case, decided without a per-character scan
     if not isinstance(value, str):
         return f"must be a string, not {type(value).__name__}"
     if not value.strip():

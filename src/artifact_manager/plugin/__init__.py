@@ -64,9 +64,9 @@ def pytest_runtest_makereport(
     state = state_of(item.config)
     state.lifecycle.note(item, report)
     if report.when == "teardown":
-        record = state.lifecycle.finish(item, with_files=state.settings.report_path is not None)
-        if record is not None:
-            state.report.add(record)
+        with_files = state.settings.report_path is not None
+        outcome, record = state.lifecycle.finish(item, with_files=with_files)
+        state.report.add(item.nodeid, outcome, record)
     return report
 
 

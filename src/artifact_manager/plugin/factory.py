@@ -79,7 +79,7 @@ class ArtifactManagerFactory:
         if root in self._prepared:
             return
         with acquire(
-            lock_path_for(layout, name),
+            lock_path_for(root),
             timeout=self._settings.lock_timeout,
             owner=f"pytest preparing shared dir {name!r}",
         ):

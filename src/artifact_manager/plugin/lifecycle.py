@@ -3,16 +3,18 @@
 Per attempt (pytest-rerunfailures runs setup/call/teardown again; each attempt starts from an
 empty dir and the last attempt's dir is the one kept):
 
-1. setup starts: take the per-test-dir lock (another session running the same test waits at
-   most ``lock_timeout`` seconds, then fails naming the holder), empty the test root, and
-   force test mode under the test's name for setup, call and teardown;
+1. setup starts: force test mode under the test's name for setup, call and teardown. When
+   the first manager for a test root is made (the fixtures, or the code under test), the
+   root is claimed: its lock is taken (another session running the same test waits at most
+   ``lock_timeout`` seconds, then fails naming the holder) and it is emptied;
 2. every phase's report is noted (a test failed if setup, call or teardown failed);
-3. after the teardown report: stop forcing, keep or delete every test root created under the
-   test's name, release the lock and return the test's record.
+3. after the teardown report: keep or delete every root claimed under the test's name,
+   release the locks, stop forcing, and return the test's record.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterable
 from contextlib import ExitStack
@@ -30,7 +32,7 @@ from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import TestRecord
 from artifact_manager.storage.checksum import sha256_file
 from artifact_manager.storage.cleanup import TreeFile, remove_tree, tree_files
-from artifact_manager.storage.locks import HeldLock, acquire
+from artifact_manager.storage.locks import acquire
 from artifact_manager.testmode import ForcedTestMode, forced_test_mode
 
 __all__ = ["MARKER_KEYS", "Lifecycle", "config_for_item", "lock_path_for"]
@@ -39,9 +41,9 @@ MARKER_KEYS = ("source", "build", "base_model", "coverage")
 LOCKS_DIRNAME = INTERNAL_PREFIX + "locks"
 
 
-def lock_path_for(layout: Layout, name: str) -> Path:
-    """Where the lock of test dir ``name`` lives (beside the test dirs, never inside one)."""
-    return layout.tests_root / LOCKS_DIRNAME / f"{name}.lock"
+def lock_path_for(root: Path) -> Path:
+    """Where the lock of test root ``root`` lives: beside the test dirs, never inside one."""
+    return root.parent / LOCKS_DIRNAME / f"{root.name}.lock"
 
 
 def _marker_overrides(item: pytest.Item) -> dict[str, Any]:
@@ -78,18 +80,14 @@ def config_for_item(item: pytest.Item, settings: PluginSettings) -> ArtifactConf
 
 @dataclass
 class _Attempt:
-    config: ArtifactConfig
-    lock: HeldLock
+    test_name: str
     scope: ExitStack
     activation: ForcedTestMode
+    config: ArtifactConfig | None = None
     outcomes: dict[str, str] = field(default_factory=dict)
 
 
 _ATTEMPT = pytest.StashKey[_Attempt]()
-
-
-def _empty(root: Path) -> None:
-    remove_tree(root)
 
 
 @dataclass
@@ -100,79 +98,85 @@ class Lifecycle:
     allowed_names: set[str] = field(default_factory=set)
 
     def config_of(self, item: pytest.Item) -> ArtifactConfig:
-        """The running attempt's default config (or a fresh one outside an attempt)."""
+        """The running attempt's default config (made on first use; fresh outside one)."""
         attempt = item.stash.get(_ATTEMPT, None)
-        return attempt.config if attempt is not None else config_for_item(item, self.settings)
+        if attempt is None:
+            return config_for_item(item, self.settings)
+        if attempt.config is None:
+            attempt.config = config_for_item(item, self.settings)
+        return attempt.config
 
     def start(self, item: pytest.Item) -> None:
-        config = config_for_item(item, self.settings)
-        layout = Layout.from_config(config)
-        root = layout.test_root
-        assert root is not None
-        assert config.test_name is not None
-        lock = acquire(
-            lock_path_for(layout, config.test_name),
-            timeout=self.settings.lock_timeout,
-            owner=f"pytest running {item.nodeid}",
+        """Force test mode for the attempt. A test root is claimed (locked, emptied) when the
+        first manager for it is made, so tests that make none pay nothing on disk."""
+        # A bad @pytest.mark.artifacts fails the setup now, whether or not the test uses it.
+        config = (
+            config_for_item(item, self.settings) if item.get_closest_marker("artifacts") else None
         )
+        name = nodeid_to_test_name(item.nodeid)
         scope = ExitStack()
-        scope.callback(lock.release)
-        try:
-            _empty(root)
-            activation = scope.enter_context(
-                forced_test_mode(
-                    config.test_name,
-                    allowed_names=self.allowed_names,
-                    on_new_root=_empty,
-                    known_roots=[root],
-                )
-            )
-        except BaseException:
-            scope.close()
-            raise
-        item.stash[_ATTEMPT] = _Attempt(config, lock, scope, activation)
+        owner = f"pytest running {item.nodeid}"
+
+        def claim(root: Path) -> None:
+            lock = acquire(lock_path_for(root), timeout=self.settings.lock_timeout, owner=owner)
+            scope.callback(lock.release)
+            remove_tree(root)  # a kept dir from an earlier run, or an earlier attempt's
+
+        activation = scope.enter_context(
+            forced_test_mode(name, allowed_names=self.allowed_names, on_new_root=claim)
+        )
+        item.stash[_ATTEMPT] = _Attempt(name, scope, activation, config)
 
     def note(self, item: pytest.Item, report: pytest.TestReport) -> None:
         attempt = item.stash.get(_ATTEMPT, None)
         if attempt is not None:
             attempt.outcomes[report.when] = report.outcome
 
-    def finish(self, item: pytest.Item, with_files: bool) -> TestRecord | None:
+    def finish(self, item: pytest.Item, with_files: bool) -> tuple[str, TestRecord | None]:
+        """Keep or delete the attempt's roots, then release their locks and stop forcing.
+
+        Returns the attempt's outcome and, if it claimed a dir or files were asked for, its
+        record.
+        """
         attempt = item.stash.get(_ATTEMPT, None)
         if attempt is None:
-            return None
+            return "passed", None
+        config = self.config_of(item) if with_files or attempt.activation.created_roots else None
         del item.stash[_ATTEMPT]
-        roots = list(attempt.activation.created_roots)
-        try:
-            outcomes = set(attempt.outcomes.values())
-            failed = "failed" in outcomes
+        outcomes = set(attempt.outcomes.values())
+        failed = "failed" in outcomes
+        outcome = "failed" if failed else "skipped" if "skipped" in outcomes else "passed"
+        if config is None:
+            attempt.scope.close()
+            return outcome, None
+        layout = Layout.from_config(config)
+        own_root = layout.test_root
+        assert own_root is not None
+        with attempt.scope:
+            roots = [r for r in attempt.activation.created_roots if os.path.lexists(r)]
             keep = self.settings.keep == "all" or (self.settings.keep == "failed" and failed)
-            entries = _entries(roots) if with_files or keep else []
+            entries = _entries(roots, own_root) if with_files or keep else []
             files = [_describe(name, e) for name, e in entries] if with_files else []
             if not keep:
                 _remove_all(roots)
-        finally:
-            attempt.scope.close()  # stop forcing test mode, release the lock
-        layout = Layout.from_config(attempt.config)
-        assert layout.test_root is not None
-        assert attempt.config.test_name is not None
-        return TestRecord(
+        return outcome, TestRecord(
             nodeid=item.nodeid,
-            test_name=attempt.config.test_name,
+            test_name=attempt.test_name,
             artifacts_dir=str(layout.artifacts_dir),
-            test_root=str(layout.test_root),
-            outcome="failed" if failed else "skipped" if "skipped" in outcomes else "passed",
-            kept=keep,
+            test_root=str(own_root),
+            outcome=outcome,
+            kept=keep and bool(roots),
             size=sum(e.size for _, e in entries) if keep else 0,
             files=files,
         )
 
 
-def _entries(roots: list[Path]) -> list[tuple[str, TreeFile]]:
-    """Files of all roots: named relative to the first (the test's own), else absolute."""
+def _entries(roots: list[Path], own_root: Path) -> list[tuple[str, TreeFile]]:
+    """Files of all roots: named relative to the test's own root, others absolute."""
+    own = os.path.realpath(own_root)
     return [
-        (entry.name if index == 0 else str(entry.path), entry)
-        for index, root in enumerate(roots)
+        (entry.name if os.path.realpath(root) == own else str(entry.path), entry)
+        for root in roots
         for entry in tree_files(root)
     ]
 

@@ -34,29 +34,36 @@ class Report:
     """Everything the session learnt; workers ship theirs to the controller as a payload."""
 
     records: dict[str, TestRecord] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)
     shared_roots: set[str] = field(default_factory=set)
     violations: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, record: TestRecord) -> None:
-        # A rerun (pytest-rerunfailures) replaces the earlier attempt's record.
-        self.records[record.nodeid] = record
+    def add(self, nodeid: str, outcome: str, record: TestRecord | None) -> None:
+        """Note a test's outcome and record; a rerun replaces the earlier attempt's."""
+        self.outcomes[nodeid] = outcome
+        if record is not None:
+            self.records[nodeid] = record
+        else:
+            self.records.pop(nodeid, None)
 
     @property
     def any_failed(self) -> bool:
-        return any(r.outcome == "failed" for r in self.records.values())
+        return "failed" in self.outcomes.values()
 
     # -- xdist round trip (plain JSON-able values only) ----------------------------------
 
     def payload(self) -> dict[str, Any]:
         return {
             "records": [asdict(r) for r in self.records.values()],
+            "outcomes": self.outcomes,
             "shared_roots": sorted(self.shared_roots),
             "violations": list(self.violations),
         }
 
     def merge(self, payload: dict[str, Any]) -> None:
+        self.outcomes.update(payload.get("outcomes", {}))
         for raw in payload.get("records", []):
-            self.add(TestRecord(**raw))
+            self.records[raw["nodeid"]] = TestRecord(**raw)
         self.shared_roots.update(payload.get("shared_roots", []))
         self.violations.extend(payload.get("violations", []))
 

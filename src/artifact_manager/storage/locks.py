@@ -1,34 +1,49 @@
 """Inter-process locks that say who holds them.
 
-A lock is a ``filelock.FileLock`` (an OS lock: a killed holder releases it, so no stale lock
-ever blocks the next run) plus a ``.holder`` note written by whoever holds it, read back to
-name the holder when another process gives up waiting.
+A lock is an OS advisory lock on a lock file, so a killed holder releases it and no stale lock
+ever blocks the next run. The holder writes a one-line note (pid, host, what for) into the
+lock file itself; a process that gives up waiting reads it back to name the holder.
+
+On POSIX the lock is ``fcntl.flock`` on a file opened with ``O_NOFOLLOW`` (a symlink planted
+at the lock path is refused, not followed); elsewhere ``filelock.FileLock``. ``flock`` costs
+~25 us per acquire on ext4 here against ~250 us for ``filelock`` 4.x, which matters when
+every test takes a lock (see ``docs/performance.md``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
-from filelock import FileLock, Timeout
+from artifact_manager.errors import ArtifactLockTimeout, ArtifactPathError
 
-from artifact_manager.errors import ArtifactLockTimeout
+if sys.platform != "win32":
+    import fcntl
 
 __all__ = ["HeldLock", "acquire", "read_holder"]
+
+_POLL_MIN = 0.005
+_POLL_MAX = 0.1
+_FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class HeldLock:
     """A held lock; :meth:`release` (or leaving the ``with`` block) lets it go."""
 
-    def __init__(self, lock: FileLock, path: Path) -> None:
-        self._lock = lock
+    def __init__(self, path: Path, release: Callable[[], None]) -> None:
         self.path = path
+        self._release: Callable[[], None] | None = release
 
     def release(self) -> None:
-        if self._lock.is_locked:
-            self._lock.release()
+        release, self._release = self._release, None
+        if release is not None:
+            release()
 
     def __enter__(self) -> HeldLock:
         return self
@@ -37,16 +52,76 @@ class HeldLock:
         self.release()
 
 
-def _holder_path(lock_path: Path) -> Path:
-    return lock_path.with_name(lock_path.name + ".holder")
-
-
 def read_holder(lock_path: Path) -> str:
     """Who holds ``lock_path``, as its holder wrote it (or ``"an unknown process"``)."""
     try:
-        return _holder_path(lock_path).read_text(encoding="utf-8").strip() or "an unknown process"
+        fd = os.open(lock_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return "an unknown process"
+    with os.fdopen(fd, "rb") as handle:
+        note = handle.read(4096).decode("utf-8", "replace").strip()
+    return note or "an unknown process"
+
+
+def _note(owner: str) -> bytes:
+    return f"pid {os.getpid()} on {socket.gethostname()} ({owner})\n".encode()
+
+
+def _open(lock_path: Path) -> int:
+    try:
+        try:
+            return os.open(lock_path, _FLAGS, 0o644)
+        except FileNotFoundError:
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(lock_path, _FLAGS, 0o644)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        raise ArtifactPathError(
+            str(lock_path), "lock file is a symlink", "remove the symlink; it was not followed"
+        ) from None
+
+
+def _acquire_flock(lock_path: Path, timeout: float, owner: str) -> HeldLock:
+    fd = _open(lock_path)
+    deadline = None if timeout < 0 else time.monotonic() + timeout
+    poll = _POLL_MIN
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if deadline is not None and time.monotonic() >= deadline:
+                os.close(fd)
+                raise ArtifactLockTimeout(lock_path, timeout, read_holder(lock_path)) from None
+            time.sleep(poll)
+            poll = min(poll * 2, _POLL_MAX)
+        except BaseException:
+            os.close(fd)
+            raise
+    with contextlib.suppress(OSError):  # the note only informs; the lock is what matters
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, _note(owner), 0)
+
+    def release() -> None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    return HeldLock(lock_path, release)
+
+
+def _acquire_filelock(lock_path: Path, timeout: float, owner: str) -> HeldLock:
+    from filelock import FileLock, Timeout
+
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(lock_path, timeout=timeout, thread_local=False)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ArtifactLockTimeout(lock_path, timeout, "another process") from None
+    return HeldLock(lock_path, lock.release)
 
 
 def acquire(lock_path: Path, *, timeout: float, owner: str) -> HeldLock:
@@ -54,14 +129,8 @@ def acquire(lock_path: Path, *, timeout: float, owner: str) -> HeldLock:
 
     Raises:
         ArtifactLockTimeout: naming the lock, the timeout and the current holder.
+        ArtifactPathError: if a symlink was planted at the lock path.
     """
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(lock_path, timeout=timeout, thread_local=False)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise ArtifactLockTimeout(lock_path, timeout, read_holder(lock_path)) from None
-    note = f"pid {os.getpid()} on {socket.gethostname()} ({owner})"
-    with contextlib.suppress(OSError):  # the note only informs; the lock is what matters
-        _holder_path(lock_path).write_text(note + "\n", encoding="utf-8")
-    return HeldLock(lock, lock_path)
+    if sys.platform == "win32":  # pragma: no cover
+        return _acquire_filelock(lock_path, timeout, owner)
+    return _acquire_flock(lock_path, timeout, owner)

@@ -1,0 +1,99 @@
+"""Per-test overhead of the plugin against pytest's own ``tmp_path``.
+
+Generates suites of N tests (default 1,000) and runs each pair alternately, serial and with
+``-n 2``, printing median wall times and their ratios:
+
+- ``artifacts``: each test writes one small file into ``test_artifacts_dir`` (plugin on),
+  against the same test writing into ``tmp_path`` with the plugin off (plain pytest);
+- ``plain``: tests that use no fixture, plugin on against plugin off (what every test of a
+  suite pays for having the plugin installed).
+
+    python tests/benchmarks/bench_plugin_overhead.py [--tests 1000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ARTIFACTS = """
+import pytest
+
+@pytest.mark.parametrize("n", range({n}))
+def test_write(test_artifacts_dir, n):
+    (test_artifacts_dir / "out.tsv").write_text("a\\tb\\n1\\t2\\n")
+"""
+TMP_PATH = """
+import pytest
+
+@pytest.mark.parametrize("n", range({n}))
+def test_write(tmp_path, n):
+    (tmp_path / "out.tsv").write_text("a\\tb\\n1\\t2\\n")
+"""
+PLAIN = """
+import pytest
+
+@pytest.mark.parametrize("n", range({n}))
+def test_plain(n):
+    assert n >= 0
+"""
+COMMON = ["-q", "-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:hypothesispytest"]
+COMMON += ["-p", "no:benchmark"]
+
+
+def run(suite: Path, extra: list[str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *COMMON, *extra, str(suite)],
+        cwd=suite.parent,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"suite failed:\n{result.stdout}\n{result.stderr}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--guard", default=None, help="value for --artifacts-guard, if any")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        suites = {}
+        for name, template in (("artifacts", ARTIFACTS), ("tmp_path", TMP_PATH), ("plain", PLAIN)):
+            suites[name] = root / f"test_{name}.py"
+            suites[name].write_text(template.format(n=args.tests))
+        plugin = ["--artifacts-guard", args.guard] if args.guard else []
+        off = ["-p", "no:artifact_manager", f"--basetemp={root}/bt"]
+        pairs = (
+            ("artifacts", "test_artifacts_dir", "artifacts", plugin, "tmp_path", "tmp_path", off),
+            ("plain", "plugin on", "plain", plugin, "plugin off", "plain", off),
+        )
+        print(f"{args.tests} tests, {args.rounds} rounds, alternating; medians of wall time")
+        for label, workers in (("serial", []), ("-n 2", ["-n", "2"])):
+            for pair, ours_label, ours_suite, ours_args, base_label, base_suite, base_args in pairs:
+                ours: list[float] = []
+                theirs: list[float] = []
+                for _ in range(args.rounds):
+                    theirs.append(run(suites[base_suite], [*workers, *base_args]))
+                    ours.append(run(suites[ours_suite], [*workers, *ours_args]))
+                a, b = statistics.median(ours), statistics.median(theirs)
+                print(
+                    f"{label:6s} {pair:9s} {ours_label} {a:6.2f}s  {base_label} {b:6.2f}s  "
+                    f"ratio {a / b:.3f}x  per test {(a - b) / args.tests * 1e6:+.0f} us"
+                )
+
+
+if __name__ == "__main__":
+    main()
