@@ -148,6 +148,31 @@ class ProductionWriteError(ArtifactError, PermissionError):
         )
 
 
+class ArtifactManifestError(ArtifactError, ValueError):
+    """A manifest cannot be read (corrupt, or written by an unknown version)."""
+
+    _fields = ("path", "problem")
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        super().__init__(str(path), problem)
+        self._path = Path(path)
+        self._problem = problem
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def problem(self) -> str:
+        return self._problem
+
+    def __str__(self) -> str:
+        return (
+            f"manifest {str(self._path)!r} {self._problem}; move it aside and rebuild it with "
+            "record_artifact() for each artifact (the artifacts themselves are untouched)"
+        )
+
+
 class ArtifactLockTimeout(ArtifactError, TimeoutError):
     """A lock that guards a dir or a shared build was not released in time."""
 

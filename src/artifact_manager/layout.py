@@ -15,6 +15,7 @@ checkpoints        ``E/models/<version>/``   ``E/tests/<test_name>/models/<versi
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -23,12 +24,16 @@ from artifact_manager.errors import ArtifactPathError
 
 __all__ = [
     "INTERNAL_PREFIX",
+    "LATEST",
     "TESTS_DIRNAME",
     "Layout",
     "eval_dir",
     "is_internal_name",
+    "is_versioning_name",
     "is_within",
+    "lock_path_for",
     "resolve_inside",
+    "version_number",
 ]
 
 TESTS_DIRNAME = "tests"
@@ -39,11 +44,30 @@ TRAINING_DATA = "training_data"
 MODELS = "models"
 #: Files the manager keeps for itself (manifest, locks, temp files) start with this.
 INTERNAL_PREFIX = ".artifacts."
+#: The pointer to the newest version, in a dir of versions.
+LATEST = "latest"
+_VERSION = re.compile(r"v([1-9][0-9]*)_([0-9]{8})")
+
+
+def version_number(name: str) -> int | None:
+    """N of a version dir name ``v<N>_<YYYYMMDD>``, or None for any other name."""
+    match = _VERSION.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
+def is_versioning_name(name: str) -> bool:
+    """True for names that belong to versioning: ``v<N>_<date>`` dirs and ``latest``."""
+    return name == LATEST or version_number(name) is not None
 
 
 def eval_dir(data_root: Path, source: str, build: str, base_model: str) -> Path:
     """``data_root/<source>/<build>/<base_model>_eval``."""
     return data_root / source / build / f"{base_model}{EVAL_SUFFIX}"
+
+
+def lock_path_for(root: Path) -> Path:
+    """The lock of test root ``root``: beside the test dirs (``tests/.artifacts.locks/``)."""
+    return root.parent / (INTERNAL_PREFIX + "locks") / f"{root.name}.lock"
 
 
 def is_internal_name(name: str) -> bool:

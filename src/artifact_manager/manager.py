@@ -8,13 +8,35 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from artifact_manager.config import ArtifactConfig, Coverage, Mode
-from artifact_manager.errors import ArtifactPathError
-from artifact_manager.layout import Layout, is_internal_name, is_within, resolve_inside
+from artifact_manager.errors import (
+    ArtifactConfigError,
+    ArtifactExistsError,
+    ArtifactLockTimeout,
+    ArtifactPathError,
+)
+from artifact_manager.layout import (
+    INTERNAL_PREFIX,
+    Layout,
+    is_internal_name,
+    is_versioning_name,
+    is_within,
+    lock_path_for,
+    resolve_inside,
+)
+from artifact_manager.storage import tables, versions
+from artifact_manager.storage.atomic import publish, temp_sibling
+from artifact_manager.storage.cleanup import old_dirs, remove_tree
+from artifact_manager.storage.locks import acquire
+from artifact_manager.storage.manifest import Manifest, ManifestEntry, ValidationReport
 from artifact_manager.testmode import active_forced_test_mode
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["ArtifactManager", "create_artifact_manager_from_workflow_config"]
 
@@ -64,8 +86,14 @@ class ArtifactManager:
         return _maybe_create(self.layout.training_data_dir, create)
 
     def get_model_checkpoint_dir(self, model_version: str = "latest", create: bool = False) -> Path:
-        """``models/<model_version>/`` of this mode; versions must be one plain dir name."""
-        return _maybe_create(self.layout.checkpoint_dir(model_version), create)
+        """``models/<model_version>/`` of this mode; versions must be one plain dir name.
+
+        When ``models/<model_version>`` is a symlink to a dir beside it (a ``latest``
+        pointer), the dir it points to is returned, as :meth:`resolve_version` does.
+        """
+        path = self.layout.checkpoint_dir(model_version)
+        target = versions.resolve_pointer(self.layout.models_dir, model_version)
+        return _maybe_create(target if target is not None else path, create)
 
     # -- artifacts ---------------------------------------------------------------------
 
@@ -77,11 +105,18 @@ class ArtifactManager:
                 lead out of the artifacts dir.
         """
         path = resolve_inside(self.layout.artifacts_dir, name)
-        if is_internal_name(path.name):
+        first = PurePath(os.fspath(name)).parts[0]
+        if is_internal_name(path.name) or is_internal_name(first):
             raise ArtifactPathError(
                 name,
                 "names a file the manager keeps for itself",
                 "choose a name that does not start with '.artifacts.'",
+            )
+        if is_versioning_name(first):
+            raise ArtifactPathError(
+                name,
+                "is inside a published version (versions are immutable)",
+                "read versions through resolve_version(); write new artifacts at the top",
             )
         if create_dir:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +155,155 @@ class ArtifactManager:
             p
             for p in root.glob(pattern)
             if p.is_file() and not is_internal_name(p.name) and is_within(p, root)
+        )
+
+    # -- tables and the manifest --------------------------------------------------------
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest of the artifacts dir."""
+        return Manifest(self.layout.artifacts_dir)
+
+    def write_table(
+        self, df: pl.DataFrame | pl.LazyFrame, name: str, *, force: bool = False
+    ) -> Path:
+        """Write a polars frame atomically as artifact ``name`` (format from the suffix).
+
+        Temp file in the same dir, fsync, rename, dir fsync; then the manifest is updated.
+        Honours :meth:`should_overwrite`: a production artifact that exists is replaced only
+        with ``force=True``, else :class:`ArtifactExistsError` is raised and the old file is
+        untouched (also when another process creates it while this one writes).
+        """
+        path = self.get_artifact_path(name, create_dir=True)
+        tables.check_table_name(path)
+        replace = self.mode == "test" or force
+        if not replace and os.path.lexists(path):
+            raise self._exists(path)
+        frame = df.collect() if hasattr(df, "collect") else df
+        with temp_sibling(path) as temp:
+            tables.write_table_to(frame, temp)
+            entry = ManifestEntry.describe(self._name_of(path), temp)
+            if not publish(temp, path, replace=replace):
+                raise self._exists(path)
+        self.manifest.update(add=[entry])
+        return path
+
+    def read_table(self, name: str, **options: Any) -> pl.DataFrame:
+        """Read artifact ``name`` with polars (format from the suffix)."""
+        return tables.read_table(self.get_artifact_path(name), **options)
+
+    def scan_table(self, name: str, **options: Any) -> pl.LazyFrame:
+        """Scan artifact ``name`` lazily with polars (format from the suffix)."""
+        return tables.scan_table(self.get_artifact_path(name), **options)
+
+    def record_artifact(self, name: str) -> dict[str, Any]:
+        """Add a file written by other means to the manifest; returns its row."""
+        path = self.get_artifact_path(name)
+        if not path.is_file():
+            raise ArtifactPathError(
+                name, "is not a file in the artifacts dir", "write it before recording it"
+            )
+        entry = ManifestEntry.describe(self._name_of(path), path)
+        self.manifest.update(add=[entry])
+        return dataclasses.asdict(entry)
+
+    def validate_artifacts(self) -> ValidationReport:
+        """Compare the artifacts dir with its manifest: ``missing``, ``modified``,
+        ``unlisted`` (lists of names) and ``ok``."""
+        return self.manifest.validate()
+
+    def get_artifact_metadata(self, name: str) -> dict[str, Any]:
+        """The manifest row of artifact ``name``: name, size, sha256, written_at, writer."""
+        entries = self.manifest.read()
+        key = self._name_of(self.get_artifact_path(name))
+        if key not in entries:
+            raise ArtifactPathError(
+                name,
+                "is not in the manifest",
+                "write it with write_table() or add it with record_artifact()",
+            )
+        return dataclasses.asdict(entries[key])
+
+    def get_or_build(
+        self, name: str, builder: Callable[[Path], object], *, timeout: float = -1
+    ) -> Path:
+        """Artifact ``name``, built once across processes if it does not exist yet.
+
+        Fast path: the artifact exists, so it is returned. Slow path: under a lock per
+        artifact, check again, then call ``builder(temp_path)``; the builder writes the
+        artifact to ``temp_path`` (or returns a polars frame, which is written there), and it
+        is published atomically and recorded. Waiters (other xdist workers, other sessions)
+        then take the fast path. A builder that raises leaves nothing behind and its error
+        reaches the caller; a killed builder's lock dies with it. ``timeout`` bounds the wait
+        in seconds (< 0: as long as the build takes).
+        """
+        path = self.get_artifact_path(name, create_dir=True)
+        if path.is_file():
+            return path
+        lock_path = path.with_name(f"{INTERNAL_PREFIX}build.{path.name}.lock")
+        with acquire(lock_path, timeout=timeout, owner=f"building {self._name_of(path)!r}"):
+            if path.is_file():
+                return path
+            with temp_sibling(path) as temp:
+                result = builder(temp)
+                if result is not None:
+                    frame = result.collect() if hasattr(result, "collect") else result
+                    tables.write_table_to(frame, temp)  # type: ignore[arg-type]
+                if not temp.is_file():
+                    raise ArtifactPathError(
+                        name,
+                        f"builder {builder!r} wrote nothing",
+                        "write the artifact to the path the builder is given, "
+                        "or return a polars DataFrame",
+                    )
+                entry = ManifestEntry.describe(self._name_of(path), temp)
+                publish(temp, path, replace=False)
+            self.manifest.update(add=[entry])
+        return path
+
+    # -- versions and cleanup ----------------------------------------------------------
+
+    def publish_version(self) -> str:
+        """Snapshot the artifacts as an immutable ``v<N>_<YYYYMMDD>`` dir; swap ``latest``."""
+        return versions.publish(self.layout.artifacts_dir)
+
+    def list_versions(self) -> list[str]:
+        """Published versions, oldest first."""
+        return versions.list_versions(self.layout.artifacts_dir)
+
+    def resolve_version(self, version: str = "latest") -> Path:
+        """The dir of ``"latest"`` or of a named version."""
+        return versions.resolve(self.layout.artifacts_dir, version)
+
+    def cleanup_old_tests(self, keep_recent: int = 5) -> list[str]:
+        """Remove all but the ``keep_recent`` newest test dirs; returns the names removed.
+
+        Only real dirs directly in ``tests/`` count: symlinks are neither followed nor
+        removed, nothing outside ``tests/`` is reached, production dirs never. A test dir in
+        use by a running test (its lock is held) is left alone.
+        """
+        if isinstance(keep_recent, bool) or not isinstance(keep_recent, int) or keep_recent < 0:
+            raise ArtifactConfigError(
+                "keep_recent", keep_recent, "is not a count", "pass a whole number >= 0"
+            )
+        tests_root = self.layout.tests_root
+        removed = []
+        for name in old_dirs(tests_root, keep_recent, skip=is_internal_name):
+            root = tests_root / name
+            try:
+                with acquire(lock_path_for(root), timeout=0, owner="cleanup_old_tests"):
+                    remove_tree(root)
+            except ArtifactLockTimeout:
+                continue
+            removed.append(name)
+        return removed
+
+    def _name_of(self, path: Path) -> str:
+        return path.relative_to(self.layout.artifacts_dir).as_posix()
+
+    def _exists(self, path: Path) -> ArtifactExistsError:
+        return ArtifactExistsError(
+            path, "pass force=True to replace it, or publish a version first"
         )
 
     # -- summary -----------------------------------------------------------------------

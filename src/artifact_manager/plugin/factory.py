@@ -7,9 +7,8 @@ from pathlib import Path
 
 from artifact_manager.config import ArtifactConfig, Coverage
 from artifact_manager.errors import ArtifactConfigError
-from artifact_manager.layout import INTERNAL_PREFIX, Layout
+from artifact_manager.layout import INTERNAL_PREFIX, Layout, lock_path_for
 from artifact_manager.manager import ArtifactManager
-from artifact_manager.plugin.lifecycle import lock_path_for
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import Report
 from artifact_manager.storage.cleanup import remove_tree

@@ -26,7 +26,7 @@ import pytest
 
 from artifact_manager.config import ArtifactConfig, Coverage
 from artifact_manager.errors import ArtifactConfigError
-from artifact_manager.layout import INTERNAL_PREFIX, Layout
+from artifact_manager.layout import Layout, lock_path_for
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import TestRecord
@@ -35,15 +35,9 @@ from artifact_manager.storage.cleanup import TreeFile, remove_tree, tree_files
 from artifact_manager.storage.locks import acquire
 from artifact_manager.testmode import ForcedTestMode, forced_test_mode
 
-__all__ = ["MARKER_KEYS", "Lifecycle", "config_for_item", "lock_path_for"]
+__all__ = ["MARKER_KEYS", "Lifecycle", "config_for_item"]
 
 MARKER_KEYS = ("source", "build", "base_model", "coverage")
-LOCKS_DIRNAME = INTERNAL_PREFIX + "locks"
-
-
-def lock_path_for(root: Path) -> Path:
-    """Where the lock of test root ``root`` lives: beside the test dirs, never inside one."""
-    return root.parent / LOCKS_DIRNAME / f"{root.name}.lock"
 
 
 def _marker_overrides(item: pytest.Item) -> dict[str, Any]:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TreeFile", "remove_tree", "tree_files"]
+__all__ = ["TreeFile", "old_dirs", "remove_tree", "tree_files"]
 
 
 def remove_tree(path: Path) -> bool:
@@ -54,3 +55,20 @@ def tree_files(root: Path) -> list[TreeFile]:
             if stat.S_ISREG(info.st_mode):
                 found.append(TreeFile(full.relative_to(root).as_posix(), info.st_size, full))
     return sorted(found, key=lambda f: f.name)
+
+
+def old_dirs(parent: Path, keep_recent: int, *, skip: Callable[[str], bool]) -> list[str]:
+    """Names of all but the ``keep_recent`` newest real dirs directly in ``parent``.
+
+    Newest by modification time; oldest first. Symlinks, files and names for which ``skip``
+    is true are neither counted nor returned.
+    """
+    if not parent.is_dir():
+        return []
+    dirs = []
+    for entry in os.scandir(parent):
+        if skip(entry.name) or not entry.is_dir(follow_symlinks=False):
+            continue
+        dirs.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.name))
+    dirs.sort(reverse=True)
+    return [name for _mtime, name in reversed(dirs[keep_recent:])]

@@ -1,0 +1,99 @@
+"""Polars tables by suffix: write to a path, read, scan.
+
+=====================  ============================  ==========================
+suffix                 written with                  read / scanned with
+=====================  ============================  ==========================
+``.tsv``               ``write_csv(separator="\\t")``  ``read_csv`` / ``scan_csv``
+``.csv``               ``write_csv``                 ``read_csv`` / ``scan_csv``
+``.parquet``           ``write_parquet``             ``read_parquet`` / ``scan_parquet``
+``.ipc``, ``.arrow``   ``write_ipc``                 ``read_ipc`` / ``scan_ipc``
+``.json``              ``write_json``                ``read_json`` (scan: read, then lazy)
+``.ndjson``            ``write_ndjson``              ``read_ndjson`` / ``scan_ndjson``
+=====================  ============================  ==========================
+
+Polars is imported on first use, so importing the package (and so every pytest run with the
+plugin) does not pay for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from artifact_manager.errors import ArtifactPathError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["SUFFIXES", "check_table_name", "read_table", "scan_table", "write_table_to"]
+
+SUFFIXES = (".tsv", ".csv", ".parquet", ".ipc", ".arrow", ".json", ".ndjson")
+
+
+def _suffix(path: str | Path) -> str:
+    return Path(path).suffix.lower()
+
+
+def check_table_name(name: str | Path) -> str:
+    """The table format suffix of ``name``, or a clear error listing the supported ones."""
+    suffix = _suffix(name)
+    if suffix not in SUFFIXES:
+        raise ArtifactPathError(
+            str(name),
+            f"has no known table format (suffix {suffix!r})",
+            f"name it with one of {', '.join(SUFFIXES)}",
+        )
+    return suffix
+
+
+def write_table_to(df: pl.DataFrame, path: Path) -> None:
+    """Write ``df`` to ``path`` in the format its suffix names (not atomic by itself)."""
+    suffix = check_table_name(path)
+    if suffix == ".tsv":
+        df.write_csv(path, separator="\t")
+    elif suffix == ".csv":
+        df.write_csv(path)
+    elif suffix == ".parquet":
+        df.write_parquet(path)
+    elif suffix in (".ipc", ".arrow"):
+        df.write_ipc(path)
+    elif suffix == ".json":
+        df.write_json(path)
+    else:
+        df.write_ndjson(path)
+
+
+def read_table(path: Path, **options: Any) -> pl.DataFrame:
+    """Read the table at ``path`` with polars, by suffix."""
+    import polars as pl
+
+    suffix = check_table_name(path)
+    if suffix == ".tsv":
+        return pl.read_csv(path, separator="\t", **options)
+    if suffix == ".csv":
+        return pl.read_csv(path, **options)
+    if suffix == ".parquet":
+        return pl.read_parquet(path, **options)
+    if suffix in (".ipc", ".arrow"):
+        return pl.read_ipc(path, **options)
+    if suffix == ".json":
+        return pl.read_json(path, **options)
+    return pl.read_ndjson(path, **options)
+
+
+def scan_table(path: Path, **options: Any) -> pl.LazyFrame:
+    """Scan the table at ``path`` lazily with polars, by suffix."""
+    import polars as pl
+
+    suffix = check_table_name(path)
+    if suffix == ".tsv":
+        return pl.scan_csv(path, separator="\t", **options)
+    if suffix == ".csv":
+        return pl.scan_csv(path, **options)
+    if suffix == ".parquet":
+        return pl.scan_parquet(path, **options)
+    if suffix in (".ipc", ".arrow"):
+        return pl.scan_ipc(path, **options)
+    if suffix == ".json":
+        return pl.read_json(path, **options).lazy()
+    return pl.scan_ndjson(path, **options)

@@ -1,0 +1,144 @@
+"""Versions: immutable ``v<N>_<YYYYMMDD>`` snapshots of a dir, and an atomic ``latest``.
+
+``publish(root)`` copies the artifacts of ``root`` (not earlier versions, not the manager's
+own files) into a staging dir, writes its manifest, makes it read-only, renames it to the
+next free ``v<N>_<date>`` and then swaps ``latest`` (a relative symlink) by renaming a new
+link over the old one. Readers see the old ``latest`` or the new one, never none and never a
+half-made version. Publishers take ``.artifacts.versions.lock``, so two at once get distinct
+N.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import uuid
+from datetime import date
+from pathlib import Path
+
+from artifact_manager.errors import ArtifactPathError
+from artifact_manager.layout import INTERNAL_PREFIX, LATEST, version_number
+from artifact_manager.storage.atomic import TEMP_PREFIX, fsync_dir
+from artifact_manager.storage.cleanup import remove_tree
+from artifact_manager.storage.locks import acquire
+from artifact_manager.storage.manifest import Manifest, ManifestEntry, artifact_files, writer_id
+
+__all__ = ["list_versions", "publish", "resolve", "resolve_pointer"]
+
+VERSIONS_LOCK = INTERNAL_PREFIX + "versions.lock"
+_LOCK_TIMEOUT = 600.0
+_READ_ONLY_FILE = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+_READ_ONLY_DIR = _READ_ONLY_FILE | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH
+
+
+def list_versions(root: Path) -> list[str]:
+    """Version dir names in ``root``, oldest (lowest N) first."""
+    if not root.is_dir():
+        return []
+    found = []
+    for entry in os.scandir(root):
+        number = version_number(entry.name)
+        if number is not None and entry.is_dir(follow_symlinks=False):
+            found.append((number, entry.name))
+    return [name for _, name in sorted(found)]
+
+
+def _make_read_only(root: Path) -> None:
+    for dirpath, _dirnames, filenames in os.walk(root, topdown=False):
+        for filename in filenames:
+            os.chmod(os.path.join(dirpath, filename), _READ_ONLY_FILE)
+        os.chmod(dirpath, _READ_ONLY_DIR)
+
+
+def _swap_latest(root: Path, target: str) -> None:
+    latest = root / LATEST
+    if latest.exists() and not latest.is_symlink():
+        raise ArtifactPathError(
+            str(latest),
+            "is a real dir or file, not a version pointer",
+            "move it aside; 'latest' must be the symlink publish_version() manages",
+        )
+    link = root / f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{LATEST}"
+    os.symlink(target, link, target_is_directory=True)
+    try:
+        os.replace(link, latest)
+    except BaseException:
+        link.unlink()
+        raise
+    fsync_dir(root)
+
+
+def publish(root: Path, *, today: date | None = None) -> str:
+    """Snapshot the artifacts of ``root`` as the next version; return its name."""
+    files = artifact_files(root) if root.is_dir() else []
+    if not files:
+        raise ArtifactPathError(
+            str(root), "has no artifacts to publish", "write artifacts before publishing"
+        )
+    stamp = (today or date.today()).strftime("%Y%m%d")
+    with acquire(root / VERSIONS_LOCK, timeout=_LOCK_TIMEOUT, owner="publishing a version"):
+        numbers = [version_number(name) or 0 for name in list_versions(root)]
+        name = f"v{max(numbers, default=0) + 1}_{stamp}"
+        staging = root / f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{name}"
+        try:
+            writer = writer_id()
+            entries = []
+            for item in artifact_files(root):
+                copy = staging / item.name
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(item.path, copy)
+                entries.append(ManifestEntry.describe(item.name, copy, writer))
+            Manifest(staging).update(add=entries)
+            _make_read_only(staging)
+            os.rename(staging, root / name)
+        except BaseException:
+            _writable_again(staging)
+            remove_tree(staging)
+            raise
+        fsync_dir(root)
+        _swap_latest(root, name)
+    return name
+
+
+def _writable_again(root: Path) -> None:
+    if not root.exists():
+        return
+    for dirpath, _dirnames, filenames in os.walk(root):
+        os.chmod(dirpath, 0o755)
+        for filename in filenames:
+            os.chmod(os.path.join(dirpath, filename), 0o644)
+
+
+def resolve_pointer(root: Path, name: str) -> Path | None:
+    """If ``root/name`` is a symlink naming a dir in ``root``, that dir; None if no symlink.
+
+    Raises:
+        ArtifactPathError: if the link leads anywhere but a dir directly in ``root``.
+    """
+    link = root / name
+    if not link.is_symlink():
+        return None
+    target = os.readlink(link)
+    if "/" in target or "\\" in target or target in ("", ".", "..") or not (root / target).is_dir():
+        raise ArtifactPathError(
+            str(link),
+            f"points to {target!r}, not a version dir beside it",
+            "re-publish, or point it at a dir in the same folder",
+        )
+    return root / target
+
+
+def resolve(root: Path, version: str = LATEST) -> Path:
+    """The dir of ``version`` (``"latest"`` or a ``v<N>_<date>`` name) in ``root``."""
+    if version == LATEST:
+        target = resolve_pointer(root, LATEST)
+        if target is None:
+            raise ArtifactPathError(str(root / LATEST), "does not exist", "publish a version first")
+        return target
+    if version_number(version) is None or not (root / version).is_dir():
+        known = ", ".join(list_versions(root)) or "none"
+        raise ArtifactPathError(
+            version, "is not a published version", f"use 'latest' or one of: {known}"
+        )
+    return root / version
