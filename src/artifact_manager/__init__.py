@@ -8,12 +8,14 @@ from artifact_manager.errors import (
     ArtifactError,
     ArtifactExistsError,
     ArtifactLockTimeout,
+    ArtifactManifestError,
     ArtifactPathError,
     ProductionWriteError,
 )
 from artifact_manager.manager import ArtifactManager, create_artifact_manager_from_workflow_config
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.settings import ArtifactSettings
+from artifact_manager.storage.manifest import ValidationReport
 from artifact_manager.testmode import forced_test_mode
 
 __all__ = [
@@ -23,9 +25,11 @@ __all__ = [
     "ArtifactExistsError",
     "ArtifactLockTimeout",
     "ArtifactManager",
+    "ArtifactManifestError",
     "ArtifactPathError",
     "ArtifactSettings",
     "ProductionWriteError",
+    "ValidationReport",
     "create_artifact_manager_from_workflow_config",
     "forced_test_mode",
     "nodeid_to_test_name",

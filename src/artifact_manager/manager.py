@@ -179,7 +179,9 @@ class ArtifactManager:
         replace = self.mode == "test" or force
         if not replace and os.path.lexists(path):
             raise self._exists(path)
-        frame = df.collect() if hasattr(df, "collect") else df
+        frame = tables.as_dataframe(df)
+        if frame is None:
+            raise TypeError(f"write_table() takes a polars DataFrame or LazyFrame, not {df!r}")
         with temp_sibling(path) as temp:
             tables.write_table_to(frame, temp)
             entry = ManifestEntry.describe(self._name_of(path), temp)
@@ -245,10 +247,9 @@ class ArtifactManager:
             if path.is_file():
                 return path
             with temp_sibling(path) as temp:
-                result = builder(temp)
-                if result is not None:
-                    frame = result.collect() if hasattr(result, "collect") else result
-                    tables.write_table_to(frame, temp)  # type: ignore[arg-type]
+                built = tables.as_dataframe(builder(temp))
+                if built is not None:
+                    tables.write_table_to(built, temp)
                 if not temp.is_file():
                     raise ArtifactPathError(
                         name,

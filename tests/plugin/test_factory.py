@@ -75,3 +75,29 @@ def test_bad_shared_name_is_refused(pytester):
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_session_build_runs_once_across_workers(pytester, plugin_args, tmp_path):
+    calls = tmp_path / "calls"
+    pytester.makepyfile(
+        test_build=f"""
+        import os
+        import polars as pl
+        import pytest
+
+        def build(path):
+            with open({str(calls)!r}, "a") as f:
+                f.write(os.environ.get("PYTEST_XDIST_WORKER", "serial") + "\\n")
+            return pl.DataFrame({{"gene": ["BRCA1", "TP53"]}})
+
+        @pytest.mark.parametrize("n", range(6))
+        def test_reads_the_shared_build(artifact_manager_factory, n):
+            path = artifact_manager_factory.get_or_build("genes.parquet", build)
+            assert pl.read_parquet(path)["gene"].to_list() == ["BRCA1", "TP53"]
+        """
+    )
+    pytester.runpytest(*plugin_args, "--keep-artifacts").assert_outcomes(passed=6)
+    assert len(calls.read_text().split()) == 1
+    # a second session builds afresh: a kept shared dir is emptied when a session first uses it
+    pytester.runpytest(*plugin_args).assert_outcomes(passed=6)
+    assert len(calls.read_text().split()) == 2

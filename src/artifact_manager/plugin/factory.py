@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from artifact_manager.config import ArtifactConfig, Coverage
@@ -16,10 +16,12 @@ from artifact_manager.storage.locks import acquire
 from artifact_manager.testmode import active_forced_test_mode
 from artifact_manager.validation import validate_component
 
-__all__ = ["SESSION_MARKER", "ArtifactManagerFactory"]
+__all__ = ["SESSION_MARKER", "SHARED_BUILDS", "ArtifactManagerFactory"]
 
 #: Written into a shared dir: the session that prepared it.
 SESSION_MARKER = INTERNAL_PREFIX + "session"
+#: The shared dir of the session-wide builds (``artifact_manager_factory.get_or_build``).
+SHARED_BUILDS = "session-builds"
 
 
 class ArtifactManagerFactory:
@@ -71,6 +73,23 @@ class ArtifactManagerFactory:
         if name is not None:
             self._prepare_shared(Layout.from_config(config), name)
         return ArtifactManager(config)
+
+    def get_or_build(
+        self,
+        name: str,
+        builder: Callable[[Path], object],
+        *,
+        source: str | None = None,
+        build: str | None = None,
+        base_model: str | None = None,
+    ) -> Path:
+        """Artifact ``name`` built once per session, whichever test or xdist worker asks first.
+
+        It lives in the shared dir :data:`SHARED_BUILDS`; the others wait and read it. See
+        ``ArtifactManager.get_or_build`` for the builder's contract.
+        """
+        manager = self(SHARED_BUILDS, source=source, build=build, base_model=base_model)
+        return manager.get_or_build(name, builder)
 
     def _prepare_shared(self, layout: Layout, name: str) -> None:
         root = layout.test_root

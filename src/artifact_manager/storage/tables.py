@@ -25,7 +25,14 @@ from artifact_manager.errors import ArtifactPathError
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["SUFFIXES", "check_table_name", "read_table", "scan_table", "write_table_to"]
+__all__ = [
+    "SUFFIXES",
+    "as_dataframe",
+    "check_table_name",
+    "read_table",
+    "scan_table",
+    "write_table_to",
+]
 
 SUFFIXES = (".tsv", ".csv", ".parquet", ".ipc", ".arrow", ".json", ".ndjson")
 
@@ -44,6 +51,15 @@ def check_table_name(name: str | Path) -> str:
             f"name it with one of {', '.join(SUFFIXES)}",
         )
     return suffix
+
+
+def as_dataframe(value: object) -> pl.DataFrame | None:
+    """``value`` as a polars DataFrame (a LazyFrame is collected), or None if not a frame."""
+    import polars as pl
+
+    if isinstance(value, pl.LazyFrame):
+        return value.collect()
+    return value if isinstance(value, pl.DataFrame) else None
 
 
 def write_table_to(df: pl.DataFrame, path: Path) -> None:

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from artifact_manager import ArtifactConfig, ArtifactConfigError, ArtifactManager
+from artifact_manager.layout import lock_path_for
+from artifact_manager.storage.locks import acquire
+
+
+def make_tests(data_root, names):
+    managers = []
+    for index, name in enumerate(names):
+        manager = ArtifactManager(ArtifactConfig(mode="test", test_name=name, data_root=data_root))
+        out = manager.get_artifacts_dir(create=True)
+        (out / "x.tsv").write_text(name)
+        stamp = time.time() - 1000 + index  # oldest first
+        os.utime(manager.get_test_root(), (stamp, stamp))
+        managers.append(manager)
+    return managers
+
+
+def test_keeps_the_newest_and_removes_the_rest(data_root, production):
+    managers = make_tests(data_root, [f"t{i}" for i in range(7)])
+    production.write_table(__import__("polars").DataFrame({"a": [1]}), "prod.tsv")
+    removed = managers[0].cleanup_old_tests(keep_recent=5)
+    assert removed == ["t0", "t1"]
+    tests_root = managers[0].layout.tests_root
+    assert sorted(p.name for p in tests_root.iterdir() if not p.name.startswith(".")) == [
+        f"t{i}" for i in range(2, 7)
+    ]
+    assert production.validate_artifacts().ok
+    assert managers[0].cleanup_old_tests(keep_recent=0) == [f"t{i}" for i in range(2, 7)]
+
+
+def test_symlinks_are_never_followed_nor_counted(data_root, tmp_path, production):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "data.tsv").write_text("keep me")
+    managers = make_tests(data_root, ["t0", "t1"])
+    tests_root = managers[0].layout.tests_root
+    os.symlink(precious, tests_root / "a_link_to_precious")
+    os.symlink(production.get_artifacts_dir(create=True), tests_root / "link_to_production")
+    os.symlink(precious, managers[0].get_artifacts_dir() / "inner_link")
+    (production.get_artifacts_dir() / "p.tsv").write_text("production")
+    assert managers[0].cleanup_old_tests(keep_recent=0) == ["t0", "t1"]
+    assert (precious / "data.tsv").read_text() == "keep me"
+    assert (production.get_artifacts_dir() / "p.tsv").read_text() == "production"
+    assert (tests_root / "a_link_to_precious").is_symlink()
+
+
+def test_a_dir_in_use_is_left_alone(data_root):
+    managers = make_tests(data_root, ["busy", "idle"])
+    with acquire(lock_path_for(managers[0].get_test_root()), timeout=0, owner="a test"):
+        assert managers[0].cleanup_old_tests(keep_recent=0) == ["idle"]
+    assert managers[0].get_test_root().is_dir()
+
+
+def test_missing_tests_root_removes_nothing(testing):
+    assert testing.cleanup_old_tests() == []
+
+
+@pytest.mark.parametrize("keep", [-1, 1.5, "5", True])
+def test_bad_keep_recent_is_refused(testing, keep):
+    with pytest.raises(ArtifactConfigError, match="keep_recent"):
+        testing.cleanup_old_tests(keep_recent=keep)

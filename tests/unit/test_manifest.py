@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from datetime import datetime
+
+import polars as pl
+import pytest
+
+from artifact_manager import (
+    ArtifactConfig,
+    ArtifactManager,
+    ArtifactManifestError,
+    ArtifactPathError,
+)
+
+DF = pl.DataFrame({"a": [1, 2, 3]})
+
+WRITER = """
+import sys
+import polars as pl
+from artifact_manager import ArtifactConfig, ArtifactManager
+
+manager = ArtifactManager(ArtifactConfig(mode="test", test_name="race", data_root=sys.argv[1]))
+for i in range(int(sys.argv[3])):
+    manager.write_table(pl.DataFrame({"i": [i]}), f"w{sys.argv[2]}-{i}.parquet")
+"""
+
+
+def test_every_write_is_recorded_with_size_checksum_time_and_writer(testing):
+    path = testing.write_table(DF, "t.parquet")
+    row = testing.get_artifact_metadata("t.parquet")
+    assert set(row) == {"name", "size", "sha256", "written_at", "writer"}
+    assert row["name"] == "t.parquet"
+    assert row["size"] == path.stat().st_size
+    assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert datetime.fromisoformat(row["written_at"]).tzinfo is not None
+    assert "pid" in row["writer"]
+
+
+def test_nested_names_are_recorded_by_relative_path(testing):
+    testing.write_table(DF, "sub/dir/t.tsv")
+    assert testing.get_artifact_metadata("sub/dir/t.tsv")["name"] == "sub/dir/t.tsv"
+    assert testing.validate_artifacts().ok
+
+
+def test_validation_finds_missing_modified_and_unlisted(testing):
+    for name in ["keep.tsv", "change.tsv", "gone.tsv"]:
+        testing.write_table(DF, name)
+    artifacts = testing.get_artifacts_dir()
+    (artifacts / "change.tsv").write_text("a\n9\n")
+    (artifacts / "gone.tsv").unlink()
+    (artifacts / "stranger.tsv").write_text("a\n1\n")
+    report = testing.validate_artifacts()
+    assert (report.missing, report.modified, report.unlisted) == (
+        ["gone.tsv"],
+        ["change.tsv"],
+        ["stranger.tsv"],
+    )
+    assert report["missing"] == ["gone.tsv"]
+    assert report.ok is False
+    assert report.as_dict()["ok"] is False
+
+
+def test_same_size_modification_is_caught_by_the_checksum(testing):
+    path = testing.write_table(pl.DataFrame({"a": [1]}), "t.csv")
+    path.write_text(path.read_text().replace("1", "2"))
+    assert testing.validate_artifacts().modified == ["t.csv"]
+
+
+def test_own_files_versions_and_temp_files_are_not_artifacts(production):
+    production.write_table(DF, "t.tsv")
+    production.publish_version()
+    (production.get_artifacts_dir() / ".artifacts.tmp-abc-x.tsv").write_text("torn")
+    assert production.validate_artifacts().ok
+
+
+def test_empty_or_missing_dir_validates(testing):
+    assert testing.validate_artifacts().ok
+
+
+def test_record_artifact_adds_a_file_written_the_seeds_way(testing):
+    path = testing.get_artifact_path("seed.tsv", create_dir=True)
+    DF.write_csv(path, separator="\t")
+    assert testing.validate_artifacts().unlisted == ["seed.tsv"]
+    row = testing.record_artifact("seed.tsv")
+    assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert testing.validate_artifacts().ok
+    with pytest.raises(ArtifactPathError, match="write it before recording"):
+        testing.record_artifact("absent.tsv")
+
+
+def test_metadata_of_an_unknown_artifact_is_a_clear_error(testing):
+    with pytest.raises(ArtifactPathError, match=r"not in the manifest.*record_artifact"):
+        testing.get_artifact_metadata("absent.tsv")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [("{not json", "is corrupt"), ('{"format": 99, "artifacts": {}}', "format 99")],
+)
+def test_unreadable_manifest_is_a_clear_error(testing, content, problem):
+    testing.write_table(DF, "t.tsv")
+    manifest = testing.get_artifacts_dir() / ".artifacts.manifest.json"
+    manifest.write_text(content)
+    with pytest.raises(ArtifactManifestError, match=problem) as info:
+        testing.validate_artifacts()
+    assert str(manifest) in str(info.value)
+    assert "move it aside" in str(info.value)
+    assert (testing.get_artifacts_dir() / "t.tsv").exists()  # nothing lost
+
+
+def test_four_processes_writing_100_tables_each_lose_no_entry(data_root, testing):
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(data_root), str(w), "100"])
+        for w in range(4)
+    ]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0, 0, 0]
+    manager = ArtifactManager(ArtifactConfig(mode="test", test_name="race", data_root=data_root))
+    entries = manager.manifest.read()
+    assert len(entries) == 400
+    assert manager.validate_artifacts().ok

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import os
+
+import polars as pl
+import pytest
+
+from artifact_manager import ArtifactExistsError, ArtifactPathError
+from artifact_manager.storage.tables import SUFFIXES
+
+DF = pl.DataFrame({"position": [101, 202, 303], "gene": ["BRCA1", "TP53", "EGFR"]})
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+@pytest.mark.parametrize("manager", ["production", "testing"])
+def test_round_trip_by_suffix(request, manager, suffix):
+    manager = request.getfixturevalue(manager)
+    name = f"table{suffix}"
+    path = manager.write_table(DF, name)
+    assert path == manager.get_artifact_path(name)
+    assert manager.read_table(name).equals(DF)
+    assert manager.scan_table(name).collect().equals(DF)
+
+
+def test_tsv_is_tab_separated(testing):
+    path = testing.write_table(DF, "t.tsv")
+    assert path.read_text().splitlines()[0] == "position\tgene"
+
+
+def test_lazy_frames_are_collected(testing):
+    testing.write_table(DF.lazy(), "lazy.parquet")
+    assert testing.read_table("lazy.parquet").equals(DF)
+
+
+@pytest.mark.parametrize("name", ["t.xlsx", "t", "t.tsv.gz"])
+def test_unknown_format_is_a_clear_error_and_writes_nothing(testing, name):
+    with pytest.raises(ArtifactPathError, match=r"no known table format.*\.tsv, \.csv"):
+        testing.write_table(DF, name)
+    assert testing.list_artifacts("*") == []
+
+
+def test_refused_production_overwrite_leaves_the_old_file(production):
+    path = production.write_table(DF, "t.tsv")
+    before = path.read_bytes()
+    with pytest.raises(ArtifactExistsError, match="force=True") as info:
+        production.write_table(DF.head(1), "t.tsv")
+    assert info.value.path == path
+    assert path.read_bytes() == before
+    assert production.validate_artifacts().ok
+
+
+def test_forced_production_overwrite_replaces(production):
+    production.write_table(DF, "t.parquet")
+    production.write_table(DF.head(1), "t.parquet", force=True)
+    assert production.read_table("t.parquet").height == 1
+    assert production.validate_artifacts().ok
+
+
+def test_test_mode_always_overwrites(testing):
+    testing.write_table(DF, "t.csv")
+    testing.write_table(DF.head(2), "t.csv")
+    assert testing.read_table("t.csv").height == 2
+
+
+def test_failed_write_leaves_no_temp_file_and_the_old_file(testing):
+    path = testing.write_table(DF, "t.csv")
+    before = path.read_bytes()
+    nested = pl.DataFrame({"a": [[1, 2]]})  # csv cannot hold a list column
+    with pytest.raises(Exception, match=r"(?i)csv|nested|list"):
+        testing.write_table(nested, "t.csv")
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(path.parent)) == [
+        ".artifacts.manifest.json",
+        ".artifacts.manifest.lock",
+        "t.csv",
+    ]
+
+
+def test_reading_a_missing_table_raises_file_not_found(testing):
+    with pytest.raises(FileNotFoundError):
+        testing.read_table("absent.parquet")
+
+
+def test_writes_into_a_version_dir_are_refused(production):
+    production.write_table(DF, "t.tsv")
+    version = production.publish_version()
+    with pytest.raises(ArtifactPathError, match="immutable"):
+        production.write_table(DF, f"{version}/t.tsv", force=True)
+    with pytest.raises(ArtifactPathError, match="immutable"):
+        production.get_artifact_path("latest/t.tsv")
