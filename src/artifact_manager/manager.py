@@ -29,7 +29,13 @@ from artifact_manager.layout import (
     resolve_inside,
 )
 from artifact_manager.storage import tables, versions
-from artifact_manager.storage.atomic import publish, temp_sibling
+from artifact_manager.storage.atomic import (
+    flushing,
+    fsync_dir,
+    publish,
+    sync_and_hash,
+    temp_sibling,
+)
 from artifact_manager.storage.cleanup import old_dirs, remove_tree
 from artifact_manager.storage.locks import acquire
 from artifact_manager.storage.manifest import Manifest, ManifestEntry, ValidationReport
@@ -183,11 +189,15 @@ class ArtifactManager:
         if frame is None:
             raise TypeError(f"write_table() takes a polars DataFrame or LazyFrame, not {df!r}")
         with temp_sibling(path) as temp:
-            tables.write_table_to(frame, temp)
-            entry = ManifestEntry.describe(self._name_of(path), temp)
-            if not publish(temp, path, replace=replace):
+            with flushing(temp):
+                tables.write_table_to(frame, temp)
+            digest = sync_and_hash(temp)
+            entry = ManifestEntry.describe(self._name_of(path), temp, digest=digest)
+            if not publish(temp, path, replace=replace, synced=True, sync_dir=False):
                 raise self._exists(path)
-        self.manifest.update(add=[entry])
+        self.manifest.update(add=[entry], sync_dir=False)
+        for directory in {path.parent, self.layout.artifacts_dir}:
+            fsync_dir(directory)  # the artifact's and the manifest's renames, once each
         return path
 
     def read_table(self, name: str, **options: Any) -> pl.DataFrame:

