@@ -15,6 +15,12 @@ from artifact_manager.plugin.fixtures import (
     artifact_manager_factory,
     test_artifacts_dir,
 )
+from artifact_manager.plugin.guarding import (
+    WATCH_HOOKS,
+    WatchHooks,
+    check_exemption_markers,
+    is_exempt,
+)
 from artifact_manager.plugin.options import add_options
 from artifact_manager.plugin.session import STATE_KEY, SessionState, state_of
 
@@ -38,12 +44,38 @@ def pytest_configure(config: pytest.Config) -> None:
         "artifacts(source=..., build=..., base_model=..., coverage=...): "
         "artifact layout for this test (the mode stays test)",
     )
+    config.addinivalue_line(
+        "markers",
+        "allow_production_writes(reason=...): exempt this test from the production guard "
+        "(the reason is required)",
+    )
     state = SessionState.from_config(config)
     config.stash[STATE_KEY] = state
+    config.pluginmanager.register(WatchHooks(state.guard, state.report), WATCH_HOOKS)
     if config.pluginmanager.hasplugin("xdist"):
         from artifact_manager.plugin.xdist import XdistHooks
 
         config.pluginmanager.register(XdistHooks(state), "artifact_manager.xdist")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    state = state_of(session.config)
+    if not state.is_worker:
+        distributed = session.config.pluginmanager.getplugin("dsession") is not None
+        state.guard.start_watching("session" if distributed else "per-test")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    hooks = config.pluginmanager.get_plugin(WATCH_HOOKS)
+    if hooks is not None:
+        config.pluginmanager.unregister(hooks)
+
+
+# -- collection --------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    check_exemption_markers(items)
 
 
 # -- running each test -------------------------------------------------------------------
@@ -53,7 +85,31 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # A plain tryfirst impl, not a wrapper: if starting fails (a lock held too long, a bad
     # marker) the setup fails inside every other plugin's setup wrapper, as they expect.
-    state_of(item.config).lifecycle.start(item)
+    state = state_of(item.config)
+    state.lifecycle.start(item)
+    state.guard.enter(item, "setup")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    state_of(item.config).guard.enter(item, "call")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    state_of(item.config).guard.enter(item, "teardown")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
+) -> Generator[None, object, object]:
+    guard = state_of(request.config).guard
+    previous = guard.enter_fixture(fixturedef.argname, fixturedef.scope)
+    try:
+        return (yield)
+    finally:
+        guard.leave_fixture(previous)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -62,10 +118,18 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     state = state_of(item.config)
+    if report.when == "teardown" and not state.is_worker:
+        state.guard.changes_of(item)  # what changed during the test, seen by the watcher
+    if is_exempt(item):
+        report.artifact_manager_exempt = True  # type: ignore[attr-defined]  # for the controller
+    state.report.note_violations(item.nodeid, state.guard.judge(item, report))
     state.lifecycle.note(item, report)
     if report.when == "teardown":
+        state.guard.leave()
         with_files = state.settings.report_path is not None
-        outcome, record = state.lifecycle.finish(item, with_files=with_files)
+        outcome, record = state.lifecycle.finish(
+            item, with_files=with_files or state.report.has_violations(item.nodeid)
+        )
         state.report.add(item.nodeid, outcome, record)
     return report
 
@@ -74,7 +138,12 @@ def pytest_runtest_makereport(
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    state_of(session.config).finish(session.config)
+    state = state_of(session.config)
+    if not state.is_worker:
+        state.report.violations.extend(state.guard.stop_watching())
+    state.finish(session.config)
+    if not state.is_worker and state.report.violation_count and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # whatever the tests' outcomes
 
 
 def pytest_terminal_summary(

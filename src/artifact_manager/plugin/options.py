@@ -17,6 +17,7 @@ from typing import Literal, get_args
 import pytest
 
 from artifact_manager.errors import ArtifactConfigError
+from artifact_manager.plugin.guarding import GUARD_MODES, GuardMode
 from artifact_manager.validation import validate_component
 
 __all__ = ["KEEP_CHOICES", "Keep", "PluginSettings", "add_options"]
@@ -95,6 +96,27 @@ def add_options(parser: pytest.Parser) -> None:
         help="How long a test waits for another session holding its dir "
         f"(ini artifacts_lock_timeout); default: {DEFAULT_LOCK_TIMEOUT:g}",
     )
+    group.addoption(
+        "--artifacts-guard",
+        dest="artifacts_guard",
+        default=None,
+        choices=GUARD_MODES,
+        help="Production guard: off, on (stop in-process writes, detect the rest) or strict "
+        "(also kernel enforcement) (ini artifacts_guard); default: on",
+    )
+    parser.addini("artifacts_guard", "Production guard: off|on|strict; default: on", default="")
+    parser.addini(
+        "artifacts_protect",
+        "Extra paths the guard protects (one per line, relative to the ini file)",
+        type="paths",
+        default=[],
+    )
+    parser.addini(
+        "artifacts_allow",
+        "Paths the guard lets tests write (one per line, relative to the ini file)",
+        type="paths",
+        default=[],
+    )
     parser.addini(
         "artifacts_lock_timeout",
         "Seconds to wait for a test dir held by another session; "
@@ -139,6 +161,9 @@ class PluginSettings:
     keep: Keep
     report_path: Path | None
     lock_timeout: float
+    guard: GuardMode = "on"
+    protect: tuple[Path, ...] = ()
+    allow: tuple[Path, ...] = ()
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> PluginSettings:
@@ -164,6 +189,11 @@ class PluginSettings:
                 f"artifacts_lock_timeout={timeout_value!r} (from {where}) is not a number "
                 "of seconds; pass e.g. 60"
             ) from None
+        guard, where = _pick(config, "artifacts_guard", "artifacts_guard")
+        if guard is not None and guard not in GUARD_MODES:
+            raise pytest.UsageError(
+                f"artifacts_guard={guard!r} (from {where}) is not one of {', '.join(GUARD_MODES)}"
+            )
         report = config.getoption("artifacts_report")
         return cls(
             data_root=_resolve_data_root(config),
@@ -173,4 +203,7 @@ class PluginSettings:
             keep=keep,
             report_path=Path(config.invocation_params.dir) / report if report else None,
             lock_timeout=lock_timeout,
+            guard=guard or "on",
+            protect=tuple(Path(p) for p in config.getini("artifacts_protect")),
+            allow=tuple(Path(p) for p in config.getini("artifacts_allow")),
         )

@@ -36,12 +36,27 @@ class Report:
     records: dict[str, TestRecord] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
     shared_roots: set[str] = field(default_factory=set)
+    #: Session-level violations: changes no single test could be blamed for.
     violations: list[dict[str, Any]] = field(default_factory=list)
+    #: Violations of each test (every attempt), as plain dicts.
+    test_violations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def note_violations(self, nodeid: str, violations: list[Any]) -> None:
+        if violations:
+            self.test_violations.setdefault(nodeid, []).extend(v.as_dict() for v in violations)
+
+    def has_violations(self, nodeid: str) -> bool:
+        return nodeid in self.test_violations
+
+    @property
+    def violation_count(self) -> int:
+        return len(self.violations) + sum(len(v) for v in self.test_violations.values())
 
     def add(self, nodeid: str, outcome: str, record: TestRecord | None) -> None:
         """Note a test's outcome and record; a rerun replaces the earlier attempt's."""
         self.outcomes[nodeid] = outcome
         if record is not None:
+            record.violations = list(self.test_violations.get(nodeid, []))
             self.records[nodeid] = record
         else:
             self.records.pop(nodeid, None)
@@ -58,6 +73,7 @@ class Report:
             "outcomes": self.outcomes,
             "shared_roots": sorted(self.shared_roots),
             "violations": list(self.violations),
+            "test_violations": self.test_violations,
         }
 
     def merge(self, payload: dict[str, Any]) -> None:
@@ -66,6 +82,8 @@ class Report:
             self.records[raw["nodeid"]] = TestRecord(**raw)
         self.shared_roots.update(payload.get("shared_roots", []))
         self.violations.extend(payload.get("violations", []))
+        for nodeid, found in payload.get("test_violations", {}).items():
+            self.test_violations.setdefault(nodeid, []).extend(found)
 
     # -- output --------------------------------------------------------------------------
 
@@ -82,6 +100,11 @@ class Report:
     def summary_lines(self, verbose: bool) -> list[str]:
         kept = [r for r in self.records.values() if r.kept]
         lines: list[str] = []
+        if self.violation_count:
+            lines.append(f"production guard: {self.violation_count} violation(s)")
+            for found in self.test_violations.values():
+                lines.extend(f"  {_violation_line(v)}" for v in found)
+            lines.extend(f"  {_violation_line(v)}" for v in self.violations)
         if kept:
             total = sum(r.size for r in kept)
             lines.append(f"kept {len(kept)} test artifact dir(s), {format_size(total)} in total")
@@ -113,3 +136,11 @@ def format_size(size: int) -> str:
             return f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
+
+
+def _violation_line(violation: dict[str, Any]) -> str:
+    verb = "changed" if violation.get("layer") == "detected" else "blocked"
+    who = violation.get("test", "?")
+    if violation.get("fixture"):
+        who = f"fixture {violation['fixture']} of {who}"
+    return f"{verb}: {violation.get('operation')} {violation.get('path')} ({who})"

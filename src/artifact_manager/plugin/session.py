@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from artifact_manager.plugin.factory import ArtifactManagerFactory
+from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import Report
@@ -30,6 +31,10 @@ class SessionState:
 
     def __post_init__(self) -> None:
         self.lifecycle = Lifecycle(self.settings, self.allowed_names)
+        settings = self.settings
+        self.guard = GuardSession.build(
+            settings.guard, settings.data_root, settings.protect, settings.allow
+        )
         self.factory = ArtifactManagerFactory(
             self.settings, self.allowed_names, self.report, self.session_id
         )

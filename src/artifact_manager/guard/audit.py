@@ -1,0 +1,264 @@
+"""Layer 1: a PEP 578 audit hook that stops in-process writes to protected paths.
+
+The hook is installed once per process (a hook cannot be removed) and does nothing while
+disarmed. Armed, it looks only at the events that change the file system (a dict lookup
+for every other event), resolves the path they name (``realpath`` of the parent plus the
+name; fds and ``dir_fd`` through ``/proc/self/fd``), asks the :class:`GuardPolicy`, and for a
+protected path records a :class:`Violation` and raises :class:`ProductionWriteError` before
+the operation happens.
+
+Every violation is recorded before it is raised, so a test that swallows the exception (or
+whose write ran in a thread) still fails: the plugin reads the record.
+
+The armed state is this module's one global: it must be visible to the hook, which cannot
+be given any other context.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from artifact_manager.errors import ProductionWriteError
+from artifact_manager.guard.policy import GuardPolicy, as_path, fd_path
+
+__all__ = ["REMEDY", "Guard", "Violation", "active_guard", "arm", "armed", "disarm", "install"]
+
+REMEDY = (
+    "write under the test's own dir (test_artifacts_dir / artifact_manager), or mark the "
+    "test @pytest.mark.allow_production_writes(reason=...)"
+)
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One attempt to change a protected path."""
+
+    test: str
+    phase: str
+    path: str
+    operation: str
+    layer: str  # "prevented" (audit hook), "polars", "detected"
+    fixture: str = ""  # the fixture being set up, if any
+
+    @property
+    def culprit(self) -> str:
+        if self.fixture:
+            return f"fixture {self.fixture} (while setting up {self.test})"
+        return self.test
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+    def error(self) -> ProductionWriteError:
+        return ProductionWriteError(self.culprit, self.path, self.operation, REMEDY)
+
+    def line(self) -> str:
+        verb = "changed" if self.layer == "detected" else "blocked"
+        return f"{verb}: {self.operation} {self.path} ({self.phase} of {self.culprit})"
+
+
+@dataclass
+class Guard:
+    """What the hook enforces while armed, and what it saw."""
+
+    policy: GuardPolicy
+    test: str = "<no test>"
+    phase: str = "setup"
+    fixture: str = ""
+    violations: list[Violation] = field(default_factory=list)
+    _cache: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def enter(self, test: str, phase: str) -> None:
+        """Attribute what follows to ``phase`` of ``test``; forget cached dir resolutions."""
+        self.test = test
+        self.phase = phase
+        self.fixture = ""
+        self._cache.clear()
+
+    def check(self, path: str, operation: str, layer: str = "prevented", op: str = "write") -> None:
+        """Raise (after recording) if ``operation`` on ``path`` changes production."""
+        real = self.policy.protected_entry(path, op, self._cache)
+        if real is None:
+            return
+        violation = Violation(self.test, self.phase, real, operation, layer, self.fixture)
+        with self._lock:
+            self.violations.append(violation)
+        raise violation.error()
+
+    def take(self, test: str | None = None, phase: str | None = None) -> list[Violation]:
+        """Remove and return the violations of ``test``/``phase`` (all when None)."""
+        with self._lock:
+            taken = [
+                v
+                for v in self.violations
+                if (test is None or v.test == test) and (phase is None or v.phase == phase)
+            ]
+            self.violations = [v for v in self.violations if v not in taken]
+        return taken
+
+
+_armed: Guard | None = None
+_installed = False
+_busy = threading.local()
+
+
+def active_guard() -> Guard | None:
+    return _armed
+
+
+def arm(guard: Guard) -> None:
+    global _armed
+    install()
+    _armed = guard
+
+
+def disarm() -> None:
+    global _armed
+    _armed = None
+
+
+@contextmanager
+def armed(guard: Guard) -> Iterator[Guard]:
+    previous = _armed
+    arm(guard)
+    try:
+        yield guard
+    finally:
+        if previous is None:
+            disarm()
+        else:
+            arm(previous)
+
+
+def install() -> None:
+    """Install the hook (once per process)."""
+    global _installed
+    if not _installed:
+        sys.addaudithook(_hook)
+        _installed = True
+
+
+def _hook(event: str, args: tuple[Any, ...]) -> None:
+    guard = _armed
+    if guard is None:
+        return
+    handler = _HANDLERS.get(event)
+    if handler is None or getattr(_busy, "on", False):
+        return
+    _busy.on = True
+    try:
+        handler(guard, args)
+    finally:
+        _busy.on = False
+
+
+# -- resolving the paths events name -------------------------------------------------------
+
+
+def _resolve(target: object, dir_fd: object = None) -> str | None:
+    if isinstance(target, int) and not isinstance(target, bool):
+        return fd_path(target)
+    path = as_path(target)
+    if path is None:
+        return None
+    if isinstance(dir_fd, int) and dir_fd >= 0 and not os.path.isabs(path):
+        base = fd_path(dir_fd)
+        if base is None:
+            return None
+        return os.path.join(base, path)
+    return path
+
+
+def _checker(
+    operation: str, index: int = 0, dir_fd: int | None = None, op: str = "write"
+) -> Callable[[Guard, tuple[Any, ...]], None]:
+    def check(guard: Guard, args: tuple[Any, ...]) -> None:
+        fd = args[dir_fd] if dir_fd is not None and len(args) > dir_fd else None
+        path = _resolve(args[index], fd)
+        if path is not None:
+            guard.check(path, operation, op=op)
+
+    return check
+
+
+def _open(guard: Guard, args: tuple[Any, ...]) -> None:
+    target, _mode, flags = args
+    if not isinstance(flags, int) or not flags & _WRITE_FLAGS:
+        return
+    path = _resolve(target)
+    if path is not None:
+        guard.check(path, "open for writing")
+
+
+def _rename(guard: Guard, args: tuple[Any, ...]) -> None:
+    src, dst, src_dir_fd, dst_dir_fd = args
+    for target, fd, operation in (
+        (src, src_dir_fd, "rename out of"),
+        (dst, dst_dir_fd, "rename into"),
+    ):
+        path = _resolve(target, fd)
+        if path is not None:
+            guard.check(path, operation)
+
+
+def _move(guard: Guard, args: tuple[Any, ...]) -> None:
+    src, dst = args[0], args[1]
+    for target, operation in ((src, "move out of"), (dst, "move into")):
+        path = _resolve(target)
+        if path is not None:
+            guard.check(path, operation)
+
+
+def _sqlite(guard: Guard, args: tuple[Any, ...]) -> None:
+    database = as_path(args[0]) if args else None
+    if not database or database == ":memory:":
+        return
+    if database.startswith("file:"):
+        parts = urlsplit(database)
+        if parse_qs(parts.query).get("mode", [""])[0] == "ro" or parts.path in ("", ":memory:"):
+            return
+        database = parts.path
+    guard.check(database, "open a sqlite database for writing")
+
+
+def _mmap(guard: Guard, args: tuple[Any, ...]) -> None:
+    import mmap
+
+    fileno, _length, access = args[0], args[1], args[2]
+    if not isinstance(fileno, int) or fileno < 0 or access == mmap.ACCESS_READ:
+        return
+    path = fd_path(fileno)
+    if path is not None:
+        guard.check(path, "map for writing")
+
+
+_HANDLERS: dict[str, Callable[[Guard, tuple[Any, ...]], None]] = {
+    "open": _open,
+    "os.mkdir": _checker("create a dir at", 0, 2, op="mkdir"),
+    "os.rename": _rename,
+    "os.remove": _checker("delete", 0, 1),
+    "os.rmdir": _checker("remove the dir", 0, 1),
+    "os.symlink": _checker("create a symlink at", 1, 2),
+    "os.link": _checker("hard-link into", 1, 3),
+    "os.truncate": _checker("truncate"),
+    "os.chmod": _checker("chmod", 0, 2),
+    "os.chown": _checker("chown", 0, 3),
+    "os.utime": _checker("touch (utime)", 0, 3),
+    "shutil.copyfile": _checker("copy into", 1),
+    "shutil.copytree": _checker("copy a tree into", 1),
+    "shutil.move": _move,
+    "shutil.rmtree": _checker("remove the tree", 0, 1),
+    "tempfile.mkstemp": _checker("create a temp file at"),
+    "tempfile.mkdtemp": _checker("create a temp dir at", op="mkdir"),
+    "sqlite3.connect": _sqlite,
+    "mmap.__new__": _mmap,
+}

@@ -1,0 +1,143 @@
+"""Is this path protected? The one place every layer of the guard asks.
+
+Protected: everything under the data root except the ``tests/`` trees of the
+``<source>/<build>/<model>_eval`` dirs, plus the extra ``protect`` paths; the ``allow`` paths
+are exempt. Creating the dirs that lead down to a ``tests/`` tree (``data``, ``data/<source>``,
+``.../<model>_eval``, ``.../tests``) is allowed; anything else there is not.
+
+Paths are compared by their real location: the dir holding the entry is resolved through
+symlinks and the final name is kept as is (``realpath(parent) / name``), so removing a symlink
+that points into production is not a production write, while writing through a symlinked dir
+that leads into production is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from artifact_manager.layout import EVAL_SUFFIX, TESTS_DIRNAME
+
+__all__ = ["GuardPolicy", "as_path", "fd_path", "real_entry"]
+
+_SEP = os.sep
+
+
+def real_entry(path: str, cache: dict[str, str] | None = None) -> str:
+    """``realpath(dirname(path)) / basename(path)``, absolute; the parent's resolution may be
+    cached by the caller for the duration of one test."""
+    path = os.path.abspath(path)
+    parent, name = os.path.split(path)
+    cached = cache.get(parent) if cache is not None else None
+    if cached is None:
+        cached = os.path.realpath(parent)
+        if cache is not None:
+            cache[parent] = cached
+    real_parent = cached
+    if not name:  # the root dir
+        return real_parent
+    return real_parent.rstrip(_SEP) + _SEP + name
+
+
+def _real(path: str | os.PathLike[str]) -> str:
+    return os.path.realpath(os.path.abspath(path))
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(_SEP) + _SEP)
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    """Which paths the guard protects (all paths real and absolute)."""
+
+    data_roots: tuple[str, ...]
+    protect: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+    _roots: tuple[str, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_roots", self.data_roots + self.protect)
+
+    @classmethod
+    def build(
+        cls,
+        data_roots: Iterable[str | os.PathLike[str]],
+        protect: Iterable[str | os.PathLike[str]] = (),
+        allow: Iterable[str | os.PathLike[str]] = (),
+    ) -> GuardPolicy:
+        return cls(
+            tuple(_real(p) for p in data_roots),
+            tuple(_real(p) for p in protect),
+            tuple(_real(p) for p in allow),
+        )
+
+    @property
+    def roots(self) -> tuple[str, ...]:
+        """Every protected hierarchy (data roots and extra protected paths)."""
+        return self._roots
+
+    def _in_tests_tree(self, path: str, root: str) -> bool:
+        rest = path[len(root) :].lstrip(_SEP).split(_SEP)
+        # <source>/<build>/<model>_eval/tests[/...]
+        return len(rest) >= 4 and rest[2].endswith(EVAL_SUFFIX) and rest[3] == TESTS_DIRNAME
+
+    def _leads_to_tests(self, path: str, root: str) -> bool:
+        rest = [p for p in path[len(root) :].split(_SEP) if p]
+        if len(rest) <= 2:
+            return True  # the data root, <source>, <source>/<build>
+        return len(rest) == 3 and rest[2].endswith(EVAL_SUFFIX)
+
+    def is_protected(self, real_path: str, operation: str = "write") -> bool:
+        """True if ``operation`` on ``real_path`` (a real absolute path, see
+        :func:`real_entry`) would change production. ``operation == "mkdir"`` may create the
+        dirs leading down to a ``tests/`` tree."""
+        for allowed in self.allow:
+            if _under(real_path, allowed):
+                return False
+        for root in self.protect:
+            if _under(real_path, root):
+                return True
+        for root in self.data_roots:
+            if not _under(real_path, root):
+                continue
+            if self._in_tests_tree(real_path, root):
+                return False
+            return not (operation == "mkdir" and self._leads_to_tests(real_path, root))
+        return False
+
+    def protected_entry(
+        self, path: str, operation: str, cache: dict[str, str] | None
+    ) -> str | None:
+        """The real path if ``path`` is protected for ``operation``, else None."""
+        real = real_entry(path, cache)
+        return real if self.is_protected(real, operation) else None
+
+    def describe(self) -> str:
+        parts = [f"data root {r}" for r in self.data_roots]
+        parts += [f"protected {p}" for p in self.protect]
+        parts += [f"allowed {a}" for a in self.allow]
+        return "; ".join(parts)
+
+
+def as_path(value: object) -> str | None:
+    """A str path from an audit event argument (str, bytes or PathLike); None for an fd or
+    anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return os.fsdecode(value)
+    if isinstance(value, os.PathLike):
+        result = os.fspath(value)
+        return result if isinstance(result, str) else os.fsdecode(result)
+    return None
+
+
+def fd_path(fd: int) -> str | None:
+    """The path an open fd refers to (Linux ``/proc/self/fd``), or None."""
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    return target if target.startswith(_SEP) else None

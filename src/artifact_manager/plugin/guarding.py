@@ -1,0 +1,210 @@
+"""The guard in a pytest session: arm around each test, fail the tests that wrote production.
+
+Precedence: ``@pytest.mark.allow_production_writes(reason=...)`` (exempts one test) >
+``--artifacts-guard`` > ini ``artifacts_guard`` > default ``on``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+from artifact_manager.guard import audit, polars_hook
+from artifact_manager.guard.audit import Guard, Violation
+from artifact_manager.guard.detect import Watcher, make_watcher
+from artifact_manager.guard.policy import GuardPolicy
+from artifact_manager.plugin.report import Report
+
+__all__ = [
+    "GUARD_MODES",
+    "WATCH_HOOKS",
+    "GuardMode",
+    "GuardSession",
+    "WatchHooks",
+    "check_exemption_markers",
+    "is_exempt",
+]
+
+GuardMode = Literal["off", "on", "strict"]
+GUARD_MODES: tuple[GuardMode, ...] = ("off", "on", "strict")
+MARKER = "allow_production_writes"
+_GRACE = 1.0  # seconds a finished test stays a suspect (see GuardSession.recently_finished)
+
+
+def _reason(marker: pytest.Mark) -> object:
+    return marker.kwargs.get("reason", marker.args[0] if marker.args else None)
+
+
+def check_exemption_markers(items: Sequence[pytest.Item]) -> None:
+    """A missing or empty reason on the exemption marker is a usage error."""
+    for item in items:
+        for marker in item.iter_markers(MARKER):
+            reason = _reason(marker)
+            if not isinstance(reason, str) or not reason.strip():
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.{MARKER} needs a reason, e.g. "
+                    f'@pytest.mark.{MARKER}(reason="regenerates the reference build")'
+                )
+
+
+def is_exempt(item: pytest.Item) -> bool:
+    return item.get_closest_marker(MARKER) is not None
+
+
+@dataclass
+class GuardSession:
+    """The guard of one session (or one xdist worker)."""
+
+    mode: GuardMode
+    policy: GuardPolicy
+    guard: Guard = field(init=False)
+    watcher: Watcher = field(default_factory=Watcher)
+    #: "per-test" (serial: changes are pinned on the test that just ran) or "session"
+    #: (xdist controller: changes are blamed on the tests running at the time).
+    attribution: str = "per-test"
+    running: dict[str, None] = field(default_factory=dict)
+    #: (nodeid, when) of tests that finished lately: the controller hears of a worker's
+    #: test ending a little after it ended, so a change is also blamed on these.
+    recently_finished: list[tuple[str, float]] = field(default_factory=list)
+    exempt: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.guard = Guard(self.policy)
+        if self.mode != "off":
+            audit.install()
+            polars_hook.install()
+
+    @classmethod
+    def build(
+        cls,
+        mode: GuardMode,
+        data_root: Path,
+        protect: Sequence[Path],
+        allow: Sequence[Path],
+    ) -> GuardSession:
+        return cls(mode, GuardPolicy.build([data_root], protect, allow))
+
+    @property
+    def active(self) -> bool:
+        return self.mode != "off"
+
+    # -- detection (layer 3) ------------------------------------------------------------
+
+    def start_watching(self, attribution: str) -> None:
+        """Watch the protected trees (serial sessions and the xdist controller only)."""
+        if not self.active:
+            return
+        self.attribution = attribution
+        self.watcher = make_watcher(list(self.policy.roots), self.policy.is_protected)
+
+    def stop_watching(self) -> list[dict[str, Any]]:
+        """Last look, then stop; returns session-level violations."""
+        found = self.session_changes()
+        self.watcher.close()
+        self.watcher = Watcher()
+        return found
+
+    def changes_of(self, item: pytest.Item) -> None:
+        """Serial: what changed during ``item`` becomes its teardown violations."""
+        changes = self.watcher.changes()
+        if not changes or is_exempt(item):
+            return
+        for change in changes:
+            self.guard.violations.append(
+                Violation(item.nodeid, "teardown", change.path, change.kind, "detected")
+            )
+
+    def session_changes(self) -> list[dict[str, Any]]:
+        """Changes no single test can be blamed for, as session-level violations."""
+        changes = self.watcher.changes()
+        horizon = time.monotonic() - _GRACE
+        self.recently_finished = [(n, t) for n, t in self.recently_finished if t >= horizon]
+        suspects = list(self.running) + [
+            n for n, _ in self.recently_finished if n not in self.running
+        ]
+        if not changes or any(s in self.exempt for s in suspects):
+            return []
+        if suspects:
+            who = "one of the tests running then: " + ", ".join(suspects)
+        else:
+            who = "no test (between tests, or outside the session)"
+        return [Violation(who, "session", c.path, c.kind, "detected").as_dict() for c in changes]
+
+    def test_started(self, nodeid: str) -> list[dict[str, Any]]:
+        if self.attribution == "per-test":
+            return self.session_changes()  # between tests
+        found = self.session_changes()
+        self.running[nodeid] = None
+        return found
+
+    def test_finished(self, nodeid: str) -> list[dict[str, Any]]:
+        if self.attribution == "per-test":
+            return []
+        found = self.session_changes()
+        self.running.pop(nodeid, None)
+        self.recently_finished.append((nodeid, time.monotonic()))
+        return found
+
+    # -- around each phase of a test ---------------------------------------------------
+
+    def enter(self, item: pytest.Item, phase: str) -> None:
+        if not self.active or is_exempt(item):
+            audit.disarm()
+            return
+        self.guard.enter(item.nodeid, phase)
+        audit.arm(self.guard)
+
+    def enter_fixture(self, name: str, scope: str) -> str:
+        previous = self.guard.fixture
+        self.guard.fixture = f"{name!r} ({scope}-scoped)"
+        return previous
+
+    def leave_fixture(self, previous: str) -> None:
+        self.guard.fixture = previous
+
+    def leave(self) -> None:
+        audit.disarm()
+
+    def judge(self, item: pytest.Item, report: pytest.TestReport) -> list[Violation]:
+        """Fail ``report`` if its phase of ``item`` saw violations; return them."""
+        violations = self.guard.take(item.nodeid, report.when)
+        if not violations:
+            return []
+        text = "production guard: this test changed (or tried to change) protected paths\n"
+        text += "\n".join(f"  {v.line()}" for v in violations)
+        text += f"\nremedy: {audit.REMEDY}"
+        if report.failed:
+            report.sections.append(("production guard", text))
+        else:
+            report.outcome = "failed"
+            report.longrepr = text
+        if hasattr(report, "wasxfail"):
+            del report.wasxfail  # a guard violation is never an expected failure
+        return violations
+
+
+WATCH_HOOKS = "artifact_manager.watch"
+
+
+class WatchHooks:
+    """Hooks that get no ``config``: they see tests start and finish (on the xdist controller,
+    as workers report them) and give the watcher's findings to the report."""
+
+    def __init__(self, guard: GuardSession, report: Report) -> None:
+        self._guard = guard
+        self._report = report
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self._report.violations.extend(self._guard.test_started(nodeid))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if getattr(report, "artifact_manager_exempt", False):
+            self._guard.exempt.add(report.nodeid)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        self._report.violations.extend(self._guard.test_finished(nodeid))
