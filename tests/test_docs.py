@@ -13,12 +13,14 @@ import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 RUNNABLE = re.compile(r"<!-- runnable -->\s*\n```python\n(.*?)```", re.DOTALL)
-RUNNABLE_TEST = re.compile(r"<!-- runnable-test:(.*?)-->\s*\n```python\n(.*?)```", re.DOTALL)
+RUNNABLE_TEST = re.compile(
+    r"<!-- runnable-test(?:\(exit=(\d+)\))?:(.*?)-->\s*\n```python\n(.*?)```", re.DOTALL
+)
 PAGES = sorted(p for p in DOCS.glob("*.md") if RUNNABLE.search(p.read_text()))
 TEST_BLOCKS = [
-    pytest.param(args.strip(), code, id=f"{page.name}-{index}")
+    pytest.param(int(exit_code or 0), args.strip(), code, id=f"{page.name}-{index}")
     for page in sorted(DOCS.glob("*.md"))
-    for index, (args, code) in enumerate(RUNNABLE_TEST.findall(page.read_text()))
+    for index, (exit_code, args, code) in enumerate(RUNNABLE_TEST.findall(page.read_text()))
 ]
 LEAN = {"PYTEST_ADDOPTS": "-p no:hypothesispytest -p no:benchmark -p no:randomly"}
 
@@ -37,8 +39,8 @@ def test_runnable_blocks_pass(page, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize(("args", "code"), TEST_BLOCKS)
-def test_runnable_test_blocks_pass(args, code, tmp_path):
+@pytest.mark.parametrize(("exit_code", "args", "code"), TEST_BLOCKS)
+def test_runnable_test_blocks_pass(exit_code, args, code, tmp_path):
     (tmp_path / "test_doc_example.py").write_text(code)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", *shlex.split(args)],
@@ -48,7 +50,7 @@ def test_runnable_test_blocks_pass(args, code, tmp_path):
         timeout=300,
         env={**os.environ, **LEAN},
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == exit_code, result.stdout + result.stderr
 
 
 def test_every_plugin_option_is_documented(pytester):

@@ -184,8 +184,11 @@ def _checker(
     def check(guard: Guard, args: tuple[Any, ...]) -> None:
         fd = args[dir_fd] if dir_fd is not None and len(args) > dir_fd else None
         path = _resolve(args[index], fd)
-        if path is not None:
-            guard.check(path, operation, op=op)
+        if path is None:
+            return
+        if op == "mkdir" and os.path.isdir(path):
+            return  # it exists: mkdir fails with EEXIST and changes nothing (makedirs(exist_ok))
+        guard.check(path, operation, op=op)
 
     return check
 

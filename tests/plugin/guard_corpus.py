@@ -1,0 +1,410 @@
+"""The guard corpus: write routes into a protected dir, and harmless controls.
+
+Each route is the body of an inner test. ``P`` is the route's own protected dir (holding
+``seed.tsv`` and ``sub/``), ``OUT`` an unprotected dir, ``LINK_TO_P`` a symlink outside the
+data root that points at ``P``, ``EARLY`` a handle on the existing ``early.tsv`` of the
+``handle_opened_before`` route, opened for appending at import time (before the guard was
+armed); ``monkeypatch`` and ``test_artifacts_dir`` are the fixtures.
+
+Used by ``test_guard_corpus.py`` and, to write the table in ``docs/guard.md``, run as
+
+    python tests/plugin/guard_corpus.py
+
+which runs the corpus serial and with ``-n 2`` and rewrites the table between the markers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+PREVENTED, POLARS, DETECTED, CONTROL = "prevented", "polars", "detected", "control"
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    expected: str
+    description: str
+    code: str
+
+
+def r(name: str, expected: str, description: str, code: str) -> Route:
+    return Route(name, expected, description, textwrap.dedent(code).strip())
+
+
+ROUTES = [
+    # -- the audit hook prevents ------------------------------------------------------------
+    r("open_w", PREVENTED, "open(path, 'w')", "open(P / 'seed.tsv', 'w').close()"),
+    r("open_a", PREVENTED, "open(path, 'a')", "open(P / 'seed.tsv', 'a').close()"),
+    r("open_x", PREVENTED, "open(path, 'x')", "open(P / 'new.tsv', 'x').close()"),
+    r("open_r_plus", PREVENTED, "open(path, 'r+')", "open(P / 'seed.tsv', 'r+').close()"),
+    r("io_fileio", PREVENTED, "io.FileIO(path, 'w')", "io.FileIO(P / 'new.tsv', 'w').close()"),
+    r(
+        "os_open_wronly",
+        PREVENTED,
+        "os.open(O_WRONLY)",
+        "os.close(os.open(P / 'seed.tsv', os.O_WRONLY))",
+    ),
+    r(
+        "os_open_creat",
+        PREVENTED,
+        "os.open(O_CREAT)",
+        "os.close(os.open(P / 'new.tsv', os.O_RDONLY | os.O_CREAT))",
+    ),
+    r(
+        "os_open_trunc",
+        PREVENTED,
+        "os.open(O_TRUNC)",
+        "os.close(os.open(P / 'seed.tsv', os.O_RDONLY | os.O_TRUNC))",
+    ),
+    r("pathlib_write_text", PREVENTED, "Path.write_text", "(P / 'seed.tsv').write_text('x')"),
+    r("pathlib_write_bytes", PREVENTED, "Path.write_bytes", "(P / 'new.bin').write_bytes(b'x')"),
+    r("pathlib_touch", PREVENTED, "Path.touch (new file)", "(P / 'new.tsv').touch()"),
+    r("pathlib_touch_existing", PREVENTED, "Path.touch (existing)", "(P / 'seed.tsv').touch()"),
+    r(
+        "named_temporary_file",
+        PREVENTED,
+        "NamedTemporaryFile(dir=P)",
+        "tempfile.NamedTemporaryFile(dir=P).close()",
+    ),
+    r("mkstemp", PREVENTED, "tempfile.mkstemp(dir=P)", "tempfile.mkstemp(dir=P)"),
+    r("mkdtemp", PREVENTED, "tempfile.mkdtemp(dir=P)", "tempfile.mkdtemp(dir=P)"),
+    r(
+        "pickle_dump",
+        PREVENTED,
+        "pickle.dump to an opened file",
+        "with open(P / 'x.pkl', 'wb') as f:\n    pickle.dump([1], f)",
+    ),
+    r("sqlite_connect", PREVENTED, "sqlite3.connect(path)", "sqlite3.connect(P / 'db.sqlite')"),
+    r(
+        "thread_write",
+        PREVENTED,
+        "a write in a thread",
+        "t = threading.Thread(target=lambda: open(P / 'seed.tsv', 'w'))\nt.start(); t.join()",
+    ),
+    r(
+        "swallowed",
+        PREVENTED,
+        "exception swallowed by except OSError",
+        "try:\n    open(P / 'seed.tsv', 'w')\nexcept OSError:\n    pass",
+    ),
+    r("mkdir", PREVENTED, "os.mkdir", "os.mkdir(P / 'newdir')"),
+    r("makedirs", PREVENTED, "os.makedirs", "os.makedirs(P / 'a' / 'b')"),
+    r("rename_into", PREVENTED, "os.rename into P", "os.rename(OUT / 'f.tsv', P / 'f.tsv')"),
+    r("rename_out_of", PREVENTED, "os.rename out of P", "os.rename(P / 'seed.tsv', OUT / 's.tsv')"),
+    r("replace_into", PREVENTED, "os.replace into P", "os.replace(OUT / 'f.tsv', P / 'seed.tsv')"),
+    r("remove", PREVENTED, "os.remove", "os.remove(P / 'seed.tsv')"),
+    r("unlink", PREVENTED, "Path.unlink", "(P / 'seed.tsv').unlink()"),
+    r("rmdir", PREVENTED, "os.rmdir", "os.rmdir(P / 'sub')"),
+    r("symlink_into", PREVENTED, "os.symlink into P", "os.symlink(OUT / 'f.tsv', P / 'l.tsv')"),
+    r("link_into", PREVENTED, "os.link into P", "os.link(OUT / 'f.tsv', P / 'h.tsv')"),
+    r("truncate", PREVENTED, "os.truncate", "os.truncate(P / 'seed.tsv', 0)"),
+    r("chmod", PREVENTED, "os.chmod", "os.chmod(P / 'seed.tsv', 0o600)"),
+    r("utime", PREVENTED, "os.utime", "os.utime(P / 'seed.tsv', (1, 1))"),
+    r("shutil_copy", PREVENTED, "shutil.copy", "shutil.copy(OUT / 'f.tsv', P / 'c.tsv')"),
+    r("shutil_copy2", PREVENTED, "shutil.copy2", "shutil.copy2(OUT / 'f.tsv', P / 'c.tsv')"),
+    r("shutil_copyfile", PREVENTED, "shutil.copyfile", "shutil.copyfile(OUT / 'f.tsv', P / 'c')"),
+    r("shutil_copytree", PREVENTED, "shutil.copytree", "shutil.copytree(OUT, P / 'tree')"),
+    r("shutil_move", PREVENTED, "shutil.move into P", "shutil.move(OUT / 'f.tsv', P / 'm.tsv')"),
+    r("shutil_rmtree", PREVENTED, "shutil.rmtree", "shutil.rmtree(P / 'sub')"),
+    r(
+        "through_symlinked_dir",
+        PREVENTED,
+        "open through a symlink leading into P",
+        "open(LINK_TO_P / 'seed.tsv', 'w')",
+    ),
+    r(
+        "relative_path",
+        PREVENTED,
+        "a relative path after chdir",
+        "monkeypatch.chdir(P)\nopen('seed.tsv', 'w')",
+    ),
+    # -- polars writers, checked before they write ------------------------------------------
+    r("polars_write_csv", POLARS, "DataFrame.write_csv(path)", "DF.write_csv(P / 'x.csv')"),
+    r(
+        "polars_write_parquet",
+        POLARS,
+        "DataFrame.write_parquet(path)",
+        "DF.write_parquet(P / 'x.pq')",
+    ),
+    r("polars_write_ipc", POLARS, "DataFrame.write_ipc(path)", "DF.write_ipc(P / 'x.ipc')"),
+    r("polars_write_json", POLARS, "DataFrame.write_json(path)", "DF.write_json(P / 'x.json')"),
+    r("polars_write_ndjson", POLARS, "DataFrame.write_ndjson(path)", "DF.write_ndjson(P / 'x.nd')"),
+    r(
+        "polars_sink_parquet",
+        POLARS,
+        "LazyFrame.sink_parquet(path)",
+        "DF.lazy().sink_parquet(P / 'x.pq')",
+    ),
+    r("polars_sink_csv", POLARS, "LazyFrame.sink_csv(path)", "DF.lazy().sink_csv(P / 'x.csv')"),
+    r(
+        "polars_file_object",
+        PREVENTED,
+        "DataFrame.write_csv(file object)",
+        "with open(P / 'x.csv', 'w') as f:\n    DF.write_csv(f)",
+    ),
+    # -- not interceptable in-process: detected after the test ----------------------------------
+    r(
+        "subprocess_sh",
+        DETECTED,
+        "subprocess: sh -c 'echo > file'",
+        "subprocess.run(['sh', '-c', f'echo x > {P}/sh.tsv'], check=True)",
+    ),
+    r(
+        "subprocess_cp",
+        DETECTED,
+        "subprocess: cp",
+        "subprocess.run(['cp', str(OUT / 'f.tsv'), str(P / 'cp.tsv')], check=True)",
+    ),
+    r(
+        "subprocess_rm",
+        DETECTED,
+        "subprocess: rm",
+        "subprocess.run(['rm', str(P / 'seed.tsv')], check=True)",
+    ),
+    r(
+        "subprocess_python",
+        DETECTED,
+        "subprocess: another Python",
+        """
+        code = f"open({str(P / 'py.tsv')!r}, 'w')"
+        subprocess.run([sys.executable, '-c', code], check=True)
+        """,
+    ),
+    r(
+        "ctypes_libc",
+        DETECTED,
+        "ctypes: libc fopen/fputs",
+        """
+        libc = ctypes.CDLL(None)
+        libc.fopen.restype = ctypes.c_void_p
+        handle = libc.fopen(str(P / 'c.tsv').encode(), b'w')
+        libc.fputs(b'x', ctypes.c_void_p(handle))
+        libc.fclose(ctypes.c_void_p(handle))
+        """,
+    ),
+    r(
+        "dir_fd_open",
+        DETECTED,
+        "os.open(name, dir_fd=fd of P)",
+        """
+        fd = os.open(P, os.O_RDONLY)
+        os.close(os.open('dirfd.tsv', os.O_WRONLY | os.O_CREAT, dir_fd=fd))
+        os.close(fd)
+        """,
+    ),
+    r(
+        "handle_opened_before",
+        DETECTED,
+        "a handle opened before the guard was armed",
+        "EARLY.write('x')\nEARLY.flush()",
+    ),
+    # -- controls: must pass ----------------------------------------------------------------
+    r("read", CONTROL, "open(path) for reading", "assert open(P / 'seed.tsv').read() == 'seed\\n'"),
+    r("polars_read", CONTROL, "pl.read_csv(path)", "pl.read_csv(P / 'seed.tsv', separator='\\t')"),
+    r(
+        "sqlite_read_only",
+        CONTROL,
+        "sqlite3 mode=ro",
+        "sqlite3.connect(f'file:{P}/ro.sqlite?mode=ro', uri=True).close()",
+    ),
+    r(
+        "write_outside",
+        CONTROL,
+        "writes outside the data root",
+        "(OUT / 'new.tsv').write_text('x')",
+    ),
+    r(
+        "makedirs_existing",
+        CONTROL,
+        "os.makedirs(existing, exist_ok=True)",
+        "os.makedirs(P, exist_ok=True)",
+    ),
+    r(
+        "remove_link_into_p",
+        CONTROL,
+        "removing a symlink (outside) that points into P",
+        "os.remove(OUT / 'link_to_seed.tsv')",
+    ),
+    r(
+        "test_dir",
+        CONTROL,
+        "writes into the test's own dir",
+        "(test_artifacts_dir / 'x.tsv').write_text('x')",
+    ),
+    r(
+        "stat_and_list",
+        CONTROL,
+        "stat, listdir, exists",
+        "os.stat(P / 'seed.tsv'); os.listdir(P); assert (P / 'seed.tsv').exists()",
+    ),
+]
+
+HEADER = """
+import ctypes, io, os, pickle, shutil, sqlite3, subprocess, sys, tempfile, threading
+from pathlib import Path
+
+import polars as pl
+
+ROOT = Path(os.environ["CORPUS_ROOT"])
+PROTECTED = ROOT / "data" / "ensembl" / "GRCh37" / "spliceai_eval" / "meta_models"
+DF = pl.DataFrame({"a": [1, 2]})
+EARLY = open(PROTECTED / "handle_opened_before" / "early.tsv", "a")
+"""
+
+
+def test_module() -> str:
+    """The inner test module: one test per route."""
+    parts = [HEADER]
+    for route in ROUTES:
+        body = textwrap.indent(route.code, "    ")
+        parts.append(
+            f"\ndef test_{route.name}(test_artifacts_dir, monkeypatch):\n"
+            f"    P = PROTECTED / {route.name!r}\n"
+            f"    OUT = ROOT / 'out' / {route.name!r}\n"
+            f"    LINK_TO_P = ROOT / 'links' / {route.name!r}\n"
+            f"{body}\n"
+        )
+    return "\n".join(parts)
+
+
+def prepare(root: Path) -> None:
+    """Make the production tree and the helpers every route expects."""
+    protected = root / "data" / "ensembl" / "GRCh37" / "spliceai_eval" / "meta_models"
+    (root / "links").mkdir(parents=True, exist_ok=True)
+    for route in ROUTES:
+        p = protected / route.name
+        (p / "sub").mkdir(parents=True, exist_ok=True)
+        (p / "seed.tsv").write_text("seed\n")
+        out = root / "out" / route.name
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "f.tsv").write_text("out\n")
+        os.symlink(p / "seed.tsv", out / "link_to_seed.tsv")
+        (p / "early.tsv").write_text("")  # opened (not created) at import by EARLY
+        os.symlink(p, root / "links" / route.name)
+    sqlite_dir = protected / "sqlite_read_only"
+    import sqlite3
+
+    sqlite3.connect(sqlite_dir / "ro.sqlite").close()
+
+
+def snapshot(root: Path) -> dict[str, dict[str, object]]:
+    """Per route: {relative path: (kind, size, content or mode)} of its protected dir."""
+    protected = root / "data" / "ensembl" / "GRCh37" / "spliceai_eval" / "meta_models"
+    result: dict[str, dict[str, object]] = {}
+    for route in ROUTES:
+        entries: dict[str, object] = {}
+        base = protected / route.name
+        for dirpath, dirnames, filenames in os.walk(base):
+            for name in dirnames + filenames:
+                path = Path(dirpath, name)
+                st = path.lstat()
+                content = path.read_bytes() if path.is_file() and not path.is_symlink() else None
+                entries[str(path.relative_to(base))] = (st.st_mode, content, st.st_mtime_ns)
+        result[route.name] = entries
+    return result
+
+
+def run(root: Path, extra: list[str]) -> tuple[int, dict[str, object]]:
+    """Run the corpus under ``root`` with ``extra`` args; (exit code, JSON report)."""
+    (root / "test_corpus.py").write_text(test_module())
+    report = root / "report.json"
+    env = {
+        **os.environ,
+        "CORPUS_ROOT": str(root),
+        "PYTEST_ADDOPTS": "-p no:hypothesispytest -p no:benchmark -p no:randomly",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "test_corpus.py",
+            f"--artifacts-report={report}",
+            *extra,
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return result.returncode, json.loads(report.read_text())
+
+
+def outcomes(report: dict[str, object]) -> dict[str, tuple[str, list[str]]]:
+    """Per route: (outcome, layers of its violations)."""
+    found: dict[str, tuple[str, list[str]]] = {}
+    for test in report["tests"]:  # type: ignore[attr-defined]
+        name = test["nodeid"].split("::test_", 1)[1]
+        found[name] = (test["outcome"], sorted({v["layer"] for v in test["violations"]}))
+    return found
+
+
+def session_paths(report: dict[str, object]) -> set[str]:
+    return {v["path"] for v in report["violations"]}  # type: ignore[attr-defined]
+
+
+TABLE_START = "<!-- corpus table: generated by tests/plugin/guard_corpus.py -->"
+TABLE_END = "<!-- end of corpus table -->"
+
+
+def table(
+    serial: dict[str, tuple[str, list[str]]],
+    xdist: dict[str, tuple[str, list[str]]],
+    xdist_session: set[str],
+) -> str:
+    lines = [
+        "| route | expected | serial | `-n 2` |",
+        "|---|---|---|---|",
+    ]
+
+    def cell(route: Route, got: tuple[str, list[str]] | None, session: bool) -> str:
+        if got is None:
+            return "missing"
+        outcome, layers = got
+        if layers:
+            return f"{outcome} ({', '.join(layers)})"
+        if session:
+            return f"{outcome}; session-level violation"
+        return outcome
+
+    for route in ROUTES:
+        in_session = any(
+            f"/{route.name}/" in p or p.endswith(f"/{route.name}") for p in xdist_session
+        )
+        serial_cell = cell(route, serial.get(route.name), False)
+        xdist_cell = cell(route, xdist.get(route.name), in_session)
+        lines.append(f"| {route.description} | {route.expected} | {serial_cell} | {xdist_cell} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    results = {}
+    for label, extra in (("serial", ["-p", "no:xdist"]), ("xdist", ["-n", "2"])):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            prepare(root)
+            _code, report = run(root, extra)
+            results[label] = (outcomes(report), session_paths(report))
+    text = table(results["serial"][0], results["xdist"][0], results["xdist"][1])
+    doc = Path(__file__).resolve().parents[2] / "docs" / "guard.md"
+    page = doc.read_text()
+    pattern = re.compile(re.escape(TABLE_START) + ".*?" + re.escape(TABLE_END), re.DOTALL)
+    doc.write_text(pattern.sub(lambda _: f"{TABLE_START}\n{text}\n{TABLE_END}", page))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Every route of the guard corpus, serial and under ``-n 2``: prevented routes fail and
+leave production byte-identical, detected routes fail with the change listed (per test when
+serial, at session level under xdist), controls pass. The table in docs/guard.md must be
+what this run produced."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import guard_corpus as corpus
+import pytest
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "guard.md"
+
+
+def run_corpus(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args: list[str]):
+    corpus.prepare(pytester.path)
+    before = corpus.snapshot(pytester.path)
+    pytester.makepyfile(test_corpus=corpus.test_module())
+    monkeypatch.setenv("CORPUS_ROOT", str(pytester.path))
+    result = pytester.runpytest_subprocess("--artifacts-report=report.json", *args)
+    report = json.loads((pytester.path / "report.json").read_text())
+    return result, report, before, corpus.snapshot(pytester.path)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Both runs once per module (each is a real pytest session in a subprocess)."""
+    return {}
+
+
+@pytest.mark.parametrize("mode", ["serial", "xdist"])
+def test_corpus(pytester, monkeypatch, runs, mode):
+    args = ["-p", "no:xdist"] if mode == "serial" else ["-n", "2"]
+    result, report, before, after = run_corpus(pytester, monkeypatch, args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    outcomes = corpus.outcomes(report)
+    session = corpus.session_paths(report)
+    for route in corpus.ROUTES:
+        outcome, layers = outcomes[route.name]
+        changed = before[route.name] != after[route.name]
+        where = f"{route.name} ({mode})"
+        if route.expected in (corpus.PREVENTED, corpus.POLARS):
+            assert (outcome, layers, changed) == ("failed", [route.expected], False), where
+        elif route.expected == corpus.CONTROL:
+            assert (outcome, layers, changed) == ("passed", [], False), where
+        elif mode == "serial":
+            assert (outcome, layers, changed) == ("failed", ["detected"], True), where
+        else:
+            assert changed, where
+            assert any(f"/{route.name}/" in path for path in session), where
+    runs[mode] = (outcomes, session)
+
+
+def test_docs_table_is_this_runs(runs):
+    if set(runs) != {"serial", "xdist"}:
+        pytest.skip("needs both corpus runs of this module")
+    expected = corpus.table(runs["serial"][0], runs["xdist"][0], runs["xdist"][1])
+    page = DOC.read_text()
+    found = re.search(
+        re.escape(corpus.TABLE_START) + r"\n(.*?)\n" + re.escape(corpus.TABLE_END), page, re.DOTALL
+    )
+    assert found, "docs/guard.md lost its corpus table markers"
+    assert found.group(1) == expected, "run: python tests/plugin/guard_corpus.py"
