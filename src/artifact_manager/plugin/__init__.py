@@ -50,6 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "(the reason is required)",
     )
     state = SessionState.from_config(config)
+    state.guard.check_strict_available()
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(WatchHooks(state.guard, state.report), WATCH_HOOKS)
     if config.pluginmanager.hasplugin("xdist"):
@@ -60,9 +61,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     state = state_of(session.config)
+    distributed = session.config.pluginmanager.getplugin("dsession") is not None
     if not state.is_worker:
-        distributed = session.config.pluginmanager.getplugin("dsession") is not None
         state.guard.start_watching("session" if distributed else "per-test")
+    if not distributed:  # this process runs tests: a serial session or an xdist worker
+        state.enforce_strict(session.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

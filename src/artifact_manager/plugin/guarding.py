@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pytest
 
-from artifact_manager.guard import audit, polars_hook
+from artifact_manager.guard import audit, polars_hook, strict
 from artifact_manager.guard.audit import Guard, Violation
 from artifact_manager.guard.detect import Watcher, make_watcher
 from artifact_manager.guard.policy import GuardPolicy
@@ -92,6 +92,34 @@ class GuardSession:
     @property
     def active(self) -> bool:
         return self.mode != "off"
+
+    # -- strict mode ----------------------------------------------------------------------
+
+    def check_strict_available(self) -> None:
+        """At configure time: strict mode without Landlock stops the session, loudly."""
+        if self.mode == "strict" and strict.landlock_abi() < 1:
+            raise pytest.UsageError(
+                "--artifacts-guard=strict needs Linux Landlock (kernel 5.13+ with it "
+                "enabled), which this system does not offer; use --artifacts-guard=on"
+            )
+
+    def enforce_strict(self, eval_dirs: Sequence[Path], keep_writable: Sequence[Path]) -> None:
+        """Restrict this test process for good (serial session or xdist worker).
+
+        ``eval_dirs`` get their ``tests/`` tree created first; ``keep_writable`` files are
+        created first so they can still be written (they become rules of their own).
+        """
+        if self.mode != "strict":
+            return
+        for eval_dir in eval_dirs:
+            strict.prepare_tests_tree(eval_dir)
+        for path in keep_writable:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch()
+        try:
+            strict.enforce(self.policy)
+        except strict.StrictUnavailable as error:
+            raise pytest.UsageError(str(error)) from None
 
     # -- detection (layer 3) ------------------------------------------------------------
 

@@ -92,9 +92,16 @@ class Report:
         return {"tests": tests, "violations": list(self.violations)}
 
     def write(self, path: Path) -> None:
+        """Write the JSON report: atomically, or in place where no new file may be made
+        beside it (strict mode made the file before enforcement)."""
+        text = json.dumps(self.to_json(), indent=2) + "\n"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+        except PermissionError:
+            path.write_text(text, encoding="utf-8")
+            return
         tmp.replace(path)
 
     def summary_lines(self, verbose: bool) -> list[str]:

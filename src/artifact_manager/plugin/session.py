@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from artifact_manager.config import ArtifactConfig
+from artifact_manager.layout import Layout
 from artifact_manager.plugin.factory import ArtifactManagerFactory
 from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
@@ -47,6 +49,25 @@ class SessionState:
         else:
             session_id = uuid.uuid4().hex
         return cls(PluginSettings.from_config(config), session_id, workerinput is not None)
+
+    def enforce_strict(self, config: pytest.Config) -> None:
+        """Strict mode: the configured layout's ``tests/`` tree, the report file and pytest's
+        cache dir are made first, so they stay writable under enforcement."""
+        settings = self.settings
+        keep = [settings.report_path] if settings.report_path and not self.is_worker else []
+        cache = getattr(config, "cache", None)
+        if cache is not None:
+            cache.mkdir("artifact_manager")
+        eval_dir = Layout.from_config(
+            ArtifactConfig(
+                mode="production",
+                source=settings.source,
+                build=settings.build,
+                base_model=settings.base_model,
+                data_root=settings.data_root,
+            )
+        ).eval_dir
+        self.guard.enforce_strict([eval_dir], keep)
 
     def finish(self, config: pytest.Config) -> None:
         """Workers hand their report to the controller; the controller (or a serial session)

@@ -1,0 +1,236 @@
+"""The guard's behaviour beyond the route corpus: modes, exemption, attribution, strict."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+PROD = "data/ensembl/GRCh37/spliceai_eval/meta_models"
+
+
+@pytest.fixture
+def production(pytester):
+    """A production tree with one artifact; returns its dir."""
+    path = pytester.path / PROD
+    path.mkdir(parents=True)
+    (path / "p.tsv").write_text("production\n")
+    return path
+
+
+def test_guard_off_lets_writes_through(pytester, production):
+    pytester.makepyfile(
+        f"""
+        def test_write():
+            open({str(production / "p.tsv")!r}, "w").write("changed")
+        """
+    )
+    pytester.runpytest_subprocess("--artifacts-guard=off").assert_outcomes(passed=1)
+    assert (production / "p.tsv").read_text() == "changed"
+
+
+def test_ini_turns_it_off_and_the_command_line_back_on(pytester, production):
+    pytester.makeini("[pytest]\nartifacts_guard = off\n")
+    pytester.makepyfile(
+        f"""
+        def test_write():
+            open({str(production / "new.tsv")!r}, "w")
+        """
+    )
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("--artifacts-guard=on").assert_outcomes(failed=1)
+
+
+def test_exempt_test_may_write_and_others_may_not(pytester, production):
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.allow_production_writes(reason="rebuilds the reference")
+        def test_rebuild():
+            open({str(production / "p.tsv")!r}, "w").write("rebuilt")
+
+        def test_other():
+            open({str(production / "p.tsv")!r}, "w").write("oops")
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(passed=1, failed=1)
+    assert (production / "p.tsv").read_text() == "rebuilt"
+
+
+@pytest.mark.parametrize(
+    "marker", ["allow_production_writes", 'allow_production_writes(reason="")']
+)
+def test_exemption_without_a_reason_is_a_usage_error(pytester, marker):
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.{marker}
+        def test_a():
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*allow_production_writes needs a reason*"])
+
+
+def test_violation_in_a_session_fixture_names_the_fixture(pytester, production):
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def reference():
+            open({str(production / "ref.tsv")!r}, "w")
+
+        def test_uses_reference(reference):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*fixture 'reference' (session-scoped) (while setting up *test_uses_reference)*"]
+    )
+    assert not (production / "ref.tsv").exists()
+
+
+def test_xfail_does_not_hide_a_violation(pytester, production):
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.xfail(reason="flaky")
+        def test_x():
+            try:
+                open({str(production / "p.tsv")!r}, "w")
+            except OSError:
+                pass
+            assert False
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+
+
+def test_message_names_test_path_operation_and_remedy(pytester, production):
+    pytester.makepyfile(
+        f"""
+        import os
+
+        def test_delete():
+            os.remove({str(production / "p.tsv")!r})
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.stdout.fnmatch_lines(
+        [
+            "*ProductionWriteError: test_message_names_test_path_operation_and_remedy.py::"
+            "test_delete tried to delete protected production path*p.tsv*allow_production_writes*"
+        ]
+    )
+    assert (production / "p.tsv").exists()
+
+
+def test_report_lists_violations(pytester, production):
+    pytester.makepyfile(
+        f"""
+        def test_write():
+            open({str(production / "p.tsv")!r}, "a")
+        """
+    )
+    pytester.runpytest_subprocess("--artifacts-report=r.json")
+    report = json.loads((pytester.path / "r.json").read_text())
+    (test,) = report["tests"]
+    (violation,) = test["violations"]
+    assert violation["operation"] == "open for writing"
+    assert violation["path"].endswith("meta_models/p.tsv")
+    assert violation["layer"] == "prevented"
+
+
+def test_protect_and_allow_ini_paths(pytester, production):
+    (pytester.path / "reference").mkdir()
+    scratch = production.parent / "scratch"
+    scratch.mkdir()
+    pytester.makeini(
+        "[pytest]\nartifacts_protect =\n    reference\n"
+        f"artifacts_allow =\n    {scratch.relative_to(pytester.path)}\n"
+    )
+    pytester.makepyfile(
+        f"""
+        def test_protected():
+            open({str(pytester.path / "reference" / "g.fa")!r}, "w")
+
+        def test_allowed():
+            open({str(scratch / "tmp.tsv")!r}, "w")
+        """
+    )
+    result = pytester.runpytest_subprocess("-v")
+    result.stdout.fnmatch_lines(["*::test_protected FAILED*"])
+    result.stdout.fnmatch_lines(["*::test_allowed PASSED*"])
+
+
+def test_leading_dirs_and_tests_trees_are_writable(pytester):
+    pytester.makepyfile(
+        """
+        import os
+        from artifact_manager import ArtifactConfig, ArtifactManager
+
+        def test_pipeline(artifact_config):
+            os.makedirs("data/gencode/GRCh38/osai_eval/tests/mine", exist_ok=True)
+            manager = ArtifactManager(ArtifactConfig(coverage="full_genome", build="GRCh38"))
+            manager.get_artifact_path("x.tsv", create_dir=True).write_text("x")
+        """
+    )
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("args", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_strict_stops_subprocesses_and_native_code(pytester, production, args, tmp_path):
+    pytester.makepyfile(
+        f"""
+        import ctypes, subprocess
+
+        P = {str(production)!r}
+
+        def test_subprocess():
+            subprocess.run(["sh", "-c", f"echo x > {{P}}/sh.tsv"], check=True)
+
+        def test_ctypes():
+            libc = ctypes.CDLL(None)
+            libc.fopen.restype = ctypes.c_void_p
+            assert libc.fopen(f"{{P}}/c.tsv".encode(), b"w") is None
+
+        def test_own_dir_and_tmp_path_still_work(test_artifacts_dir, tmp_path):
+            subprocess.run(["sh", "-c", f"echo x > {{test_artifacts_dir}}/ok.tsv"], check=True)
+            (tmp_path / "ok").write_text("x")
+
+        def test_reads_still_work():
+            assert open(f"{{P}}/p.tsv").read() == "production\\n"
+        """
+    )
+    # pytester puts --basetemp in the rootdir, an ancestor of the data root, where strict mode
+    # lets nothing new be created: give it one outside (the default /tmp one is fine).
+    basetemp = f"--basetemp={tmp_path / 'basetemp'}"
+    result = pytester.runpytest_subprocess("--artifacts-guard=strict", basetemp, *args)
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["*test_subprocess*"])
+    assert sorted(p.name for p in production.iterdir()) == ["p.tsv"]
+
+
+def test_strict_writes_its_report_beside_the_data_root(pytester, production):
+    pytester.makepyfile("def test_a(test_artifacts_dir): pass")
+    result = pytester.runpytest_subprocess("--artifacts-guard=strict", "--artifacts-report=r.json")
+    result.assert_outcomes(passed=1)
+    assert json.loads((pytester.path / "r.json").read_text())["tests"]
+
+
+def test_strict_without_landlock_stops_at_start(pytester, monkeypatch):
+    monkeypatch.setenv("ARTIFACT_MANAGER_NO_LANDLOCK", "1")
+    pytester.makepyfile("def test_a(): pass")
+    result = pytester.runpytest_subprocess("--artifacts-guard=strict")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*strict needs Linux Landlock*use --artifacts-guard=on*"])
