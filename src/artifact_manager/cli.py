@@ -1,12 +1,29 @@
-"""The ``artifact-manager`` command line (a thin layer over the core)."""
+"""The ``artifact-manager`` command line: parse, call the core, print. Nothing else.
+
+Exit status: 0 when all is well, 1 when a problem was found (validation), 2 on a usage error
+or bad input (missing data root, unknown layout dir, bad value).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
 from collections.abc import Sequence
 from enum import IntEnum
+from pathlib import Path
+from typing import Any
 
-__all__ = ["ExitCode", "main"]
+from artifact_manager.config import ArtifactConfig, Mode
+from artifact_manager.errors import ArtifactError, ArtifactManifestError
+from artifact_manager.layout import is_internal_name
+from artifact_manager.manager import ArtifactManager
+from artifact_manager.storage.cleanup import old_dirs
+
+__all__ = ["ExitCode", "build_parser", "main"]
+
+ENV_DATA_ROOT = "ARTIFACTS_DATA_ROOT"
 
 
 class ExitCode(IntEnum):
@@ -15,15 +32,183 @@ class ExitCode(IntEnum):
     USAGE_ERROR = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(
-        prog="artifact-manager",
-        description="Inspect, validate and clean artifact dirs managed by pytest-artifact-manager.",
+class _UsageError(Exception):
+    pass
+
+
+def _common(defaults: bool) -> argparse.ArgumentParser:
+    """The options every command takes; the commands' copy has no defaults of its own, so an
+    option given before the command is not reset by the command's parser."""
+
+    def default(value: object) -> object:
+        return value if defaults else argparse.SUPPRESS
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--root", default=default(None), help=f"Data root (default: ${ENV_DATA_ROOT}, else ./data)"
     )
+    common.add_argument(
+        "--source", default=default("ensembl"), help="Source dir name (default: ensembl)"
+    )
+    common.add_argument(
+        "--build", default=default("GRCh37"), help="Build dir name (default: GRCh37)"
+    )
+    common.add_argument(
+        "--base-model", default=default("spliceai"), help="Base model name (default: spliceai)"
+    )
+    common.add_argument(
+        "--test-name", default=default(None), help="Look at this test's dir instead of production"
+    )
+    common.add_argument(
+        "--json", action="store_true", default=default(False), help="Print JSON for machines"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="artifact-manager",
+        description="Inspect, validate and clean artifact dirs of pytest-artifact-manager.",
+        parents=[_common(defaults=True)],
+    )
+    common = _common(defaults=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser("summary", parents=[common], help="What the artifacts dir holds")
+    listing = commands.add_parser("list", parents=[common], help="List artifacts")
+    listing.add_argument("--pattern", default="*", help="Glob pattern (default: *)")
+    commands.add_parser("validate", parents=[common], help="Check artifacts against the manifest")
+    clean = commands.add_parser("clean", parents=[common], help="Remove old test dirs")
+    clean.add_argument("--keep-recent", type=int, required=True, metavar="N")
+    clean.add_argument("--dry-run", action="store_true", help="Only say what would go")
+    commands.add_parser("versions", parents=[common], help="List published versions")
+    return parser
+
+
+def _manager(args: argparse.Namespace) -> ArtifactManager:
+    root = Path(args.root or os.environ.get(ENV_DATA_ROOT) or "data")
+    if not root.is_dir():
+        raise _UsageError(
+            f"data root {str(root)!r} does not exist; pass --root or set {ENV_DATA_ROOT}"
+        )
+    mode: Mode = "test" if args.test_name else "production"
+    config = ArtifactConfig(
+        mode=mode,
+        source=args.source,
+        build=args.build,
+        base_model=args.base_model,
+        test_name=args.test_name,
+        data_root=root,
+    )
+    manager = ArtifactManager(config)
+    eval_dir = manager.layout.eval_dir
+    if not eval_dir.is_dir():
+        parent = eval_dir.parent
+        known = (
+            sorted(p.name[: -len("_eval")] for p in parent.glob("*_eval"))
+            if parent.is_dir()
+            else []
+        )
+        raise _UsageError(
+            f"no dir {str(eval_dir)!r}; known base models under {str(parent)!r}: "
+            f"{', '.join(known) or 'none'} (pass --source/--build/--base-model)"
+        )
+    return manager
+
+
+def _print(args: argparse.Namespace, data: Any, lines: Sequence[str]) -> None:
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        for line in lines:
+            print(line)
+
+
+def _summary(args: argparse.Namespace, manager: ArtifactManager) -> int:
+    summary = manager.get_summary()
+    summary["versions"] = manager.list_versions()
+    tests_root = manager.layout.tests_root
+    summary["test_dirs"] = (
+        sorted(p.name for p in tests_root.iterdir() if p.is_dir() and not is_internal_name(p.name))
+        if tests_root.is_dir()
+        else []
+    )
+    width = max(len(k) for k in summary)
+    lines = [
+        f"{k.ljust(width)}  {v if not isinstance(v, list) else len(v)}" for k, v in summary.items()
+    ]
+    _print(args, summary, lines)
+    return ExitCode.OK
+
+
+def _list(args: argparse.Namespace, manager: ArtifactManager) -> int:
+    root = manager.get_artifacts_dir()
+    rows = [
+        {"name": p.relative_to(root).as_posix(), "size": p.stat().st_size}
+        for p in manager.list_artifacts(args.pattern)
+    ]
+    lines = [f"{row['size']:>12}  {row['name']}" for row in rows] or ["(no artifacts)"]
+    _print(args, rows, lines)
+    return ExitCode.OK
+
+
+def _validate(args: argparse.Namespace, manager: ArtifactManager) -> int:
+    report = manager.validate_artifacts()
+    lines = [
+        f"{kind}: {name}" for kind in ("missing", "modified", "unlisted") for name in report[kind]
+    ]
+    lines.append("ok" if report.ok else f"{len(lines)} problem(s)")
+    _print(args, report.as_dict(), lines)
+    return ExitCode.OK if report.ok else ExitCode.PROBLEMS_FOUND
+
+
+def _clean(args: argparse.Namespace, manager: ArtifactManager) -> int:
+    if args.keep_recent < 0:
+        raise _UsageError(f"--keep-recent {args.keep_recent} is negative; pass 0 or more")
+    if args.dry_run:
+        names = old_dirs(manager.layout.tests_root, args.keep_recent, skip=is_internal_name)
+        verb = "would remove"
+    else:
+        names = manager.cleanup_old_tests(args.keep_recent)
+        verb = "removed"
+    lines = [f"{verb} {name}" for name in names] or ["nothing to remove"]
+    _print(args, {"dry_run": args.dry_run, "removed": names}, lines)
+    return ExitCode.OK
+
+
+def _versions(args: argparse.Namespace, manager: ArtifactManager) -> int:
+    names = manager.list_versions()
+    latest = (
+        manager.resolve_version().name
+        if names and (manager.get_artifacts_dir() / "latest").is_symlink()
+        else None
+    )
+    lines = [f"{name}{'  <- latest' if name == latest else ''}" for name in names] or [
+        "(no versions)"
+    ]
+    _print(args, {"versions": names, "latest": latest}, lines)
+    return ExitCode.OK
+
+
+_COMMANDS = {
+    "summary": _summary,
+    "list": _list,
+    "validate": _validate,
+    "clean": _clean,
+    "versions": _versions,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    parser.parse_args(argv)
-    parser.print_help()
-    return ExitCode.OK
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
+        return int(exit_.code or 0)
+    try:
+        return _COMMANDS[args.command](args, _manager(args))
+    except ArtifactManifestError as error:
+        print(f"artifact-manager: error: {error}", file=sys.stderr)
+        return ExitCode.PROBLEMS_FOUND
+    except (_UsageError, ArtifactError) as error:
+        print(f"artifact-manager: error: {error}", file=sys.stderr)
+        return ExitCode.USAGE_ERROR

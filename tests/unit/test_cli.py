@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from artifact_manager import ArtifactConfig, ArtifactManager
+from artifact_manager.cli import ExitCode, main
+
+DF = pl.DataFrame({"a": [1, 2]})
+
+
+@pytest.fixture
+def root(data_root, production):
+    production.write_table(DF, "a.tsv")
+    production.write_table(DF, "b.parquet")
+    return data_root
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_summary(root, capsys):
+    code, out, _ = run(capsys, "--root", str(root), "summary")
+    assert code == ExitCode.OK
+    assert "artifact_count    2" in out
+    code, out, _ = run(capsys, "summary", "--root", str(root), "--json")
+    assert json.loads(out)["mode"] == "production"
+
+
+def test_list_human_and_json(root, capsys):
+    code, out, _ = run(capsys, "--root", str(root), "list", "--pattern", "*.tsv")
+    assert code == ExitCode.OK
+    (line,) = out.strip().splitlines()
+    assert line.split()[-1] == "a.tsv"
+    code, out, _ = run(capsys, "--root", str(root), "--json", "list")
+    assert [row["name"] for row in json.loads(out)] == ["a.tsv", "b.parquet"]
+
+
+def test_validate_exit_codes(root, production, capsys):
+    assert run(capsys, "--root", str(root), "validate")[0] == ExitCode.OK
+    (production.get_artifacts_dir() / "a.tsv").write_text("changed")
+    code, out, _ = run(capsys, "--root", str(root), "validate")
+    assert code == ExitCode.PROBLEMS_FOUND
+    assert "modified: a.tsv" in out
+    code, out, _ = run(capsys, "--root", str(root), "validate", "--json")
+    assert json.loads(out)["modified"] == ["a.tsv"]
+
+
+def test_unreadable_manifest_is_one_line_not_a_traceback(root, production, capsys):
+    (production.get_artifacts_dir() / ".artifacts.manifest.json").write_text("{")
+    code, out, err = run(capsys, "--root", str(root), "validate")
+    assert code == ExitCode.PROBLEMS_FOUND
+    assert err.startswith("artifact-manager: error: manifest")
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_clean_and_dry_run(root, capsys):
+    for name in ["t1", "t2", "t3"]:
+        ArtifactManager(ArtifactConfig(mode="test", test_name=name, data_root=root)).write_table(
+            DF, "x.tsv"
+        )
+    code, out, _ = run(capsys, "--root", str(root), "clean", "--keep-recent", "1", "--dry-run")
+    assert code == ExitCode.OK
+    assert out.count("would remove") == 2
+    code, out, _ = run(capsys, "--root", str(root), "--json", "clean", "--keep-recent", "1")
+    assert len(json.loads(out)["removed"]) == 2
+    code, out, _ = run(capsys, "--root", str(root), "clean", "--keep-recent", "1")
+    assert out.strip() == "nothing to remove"
+
+
+def test_versions(root, production, capsys):
+    assert run(capsys, "--root", str(root), "versions")[1].strip() == "(no versions)"
+    name = production.publish_version()
+    code, out, _ = run(capsys, "--root", str(root), "versions")
+    assert out.strip() == f"{name}  <- latest"
+
+
+def test_test_dir_instead_of_production(root, capsys):
+    ArtifactManager(ArtifactConfig(mode="test", test_name="mine", data_root=root)).write_table(
+        DF, "only_here.tsv"
+    )
+    code, out, _ = run(capsys, "--root", str(root), "--test-name", "mine", "list")
+    assert "only_here.tsv" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--root", "/nonexistent/data", "list"], "data root '/nonexistent/data' does not exist"),
+        (["--base-model", "nope", "list"], "known base models"),
+        (["--build", "../x", "list"], "invalid build='../x'"),
+        (["clean", "--keep-recent", "-1"], "negative"),
+    ],
+)
+def test_bad_input_is_a_one_line_usage_error(root, capsys, argv, message, monkeypatch):
+    monkeypatch.setenv("ARTIFACTS_DATA_ROOT", str(root))
+    code, _, err = run(capsys, *argv)
+    assert code == ExitCode.USAGE_ERROR
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys):
+    assert run(capsys, "bogus")[0] == ExitCode.USAGE_ERROR
+    assert run(capsys)[0] == ExitCode.USAGE_ERROR
+    assert run(capsys, "--help")[0] == ExitCode.OK
+
+
+def test_environment_variable_gives_the_root(root, capsys, monkeypatch):
+    monkeypatch.setenv("ARTIFACTS_DATA_ROOT", str(root))
+    assert "a.tsv" in run(capsys, "list")[1]
+
+
+def test_console_script_and_module_run(root):
+    for command in (["artifact-manager"], [sys.executable, "-m", "artifact_manager"]):
+        result = subprocess.run(
+            [*command, "--root", str(root), "validate"], capture_output=True, text=True
+        )
+        assert (result.returncode, result.stdout.strip()) == (0, "ok")
