@@ -55,7 +55,7 @@ def test_validate_exit_codes(root, production, capsys):
 
 def test_unreadable_manifest_is_one_line_not_a_traceback(root, production, capsys):
     (production.get_artifacts_dir() / ".artifacts.manifest.json").write_text("{")
-    code, out, err = run(capsys, "--root", str(root), "validate")
+    code, _, err = run(capsys, "--root", str(root), "validate")
     assert code == ExitCode.PROBLEMS_FOUND
     assert err.startswith("artifact-manager: error: manifest")
     assert "Traceback" not in err
@@ -80,7 +80,7 @@ def test_versions(root, production, capsys):
     assert run(capsys, "--root", str(root), "versions")[1].strip() == "(no versions)"
     name = production.publish_version()
     code, out, _ = run(capsys, "--root", str(root), "versions")
-    assert out.strip() == f"{name}  <- latest"
+    assert (code, out.strip()) == (ExitCode.OK, f"{name}  <- latest")
 
 
 def test_test_dir_instead_of_production(root, capsys):
@@ -88,7 +88,7 @@ def test_test_dir_instead_of_production(root, capsys):
         DF, "only_here.tsv"
     )
     code, out, _ = run(capsys, "--root", str(root), "--test-name", "mine", "list")
-    assert "only_here.tsv" in out
+    assert (code, out.split()[-1]) == (ExitCode.OK, "only_here.tsv")
 
 
 @pytest.mark.parametrize(
