@@ -234,3 +234,20 @@ def test_strict_without_landlock_stops_at_start(pytester, monkeypatch):
     result = pytester.runpytest_subprocess("--artifacts-guard=strict")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*strict needs Linux Landlock*use --artifacts-guard=on*"])
+
+
+def test_xfail_naming_the_guard_error_stays_expected_and_the_session_passes(pytester, production):
+    pytester.makepyfile(
+        f"""
+        import pytest
+        from artifact_manager import ProductionWriteError
+
+        @pytest.mark.xfail(raises=ProductionWriteError, strict=True, reason="guard demo")
+        def test_demo():
+            open({str(production / "p.tsv")!r}, "w")
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(xfailed=1)
+    assert result.ret == pytest.ExitCode.OK
+    assert (production / "p.tsv").read_text() == "production\n"

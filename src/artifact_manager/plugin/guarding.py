@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import pytest
 
+from artifact_manager.errors import ProductionWriteError
 from artifact_manager.guard import audit, polars_hook, strict
 from artifact_manager.guard.audit import Guard, Violation
 from artifact_manager.guard.detect import Watcher, make_watcher
@@ -50,6 +51,14 @@ def check_exemption_markers(items: Sequence[pytest.Item]) -> None:
                     f"{item.nodeid}: @pytest.mark.{MARKER} needs a reason, e.g. "
                     f'@pytest.mark.{MARKER}(reason="regenerates the reference build")'
                 )
+
+
+def expects_guard(item: pytest.Item) -> bool:
+    """True for ``@pytest.mark.xfail(raises=ProductionWriteError)`` (alone or in a tuple)."""
+    marker = item.get_closest_marker("xfail")
+    raises = marker.kwargs.get("raises") if marker is not None else None
+    expected = raises if isinstance(raises, tuple) else (raises,)
+    return ProductionWriteError in expected
 
 
 def is_exempt(item: pytest.Item) -> bool:
@@ -199,9 +208,22 @@ class GuardSession:
         audit.disarm()
 
     def judge(self, item: pytest.Item, report: pytest.TestReport) -> list[Violation]:
-        """Fail ``report`` if its phase of ``item`` saw violations; return them."""
+        """Fail ``report`` if its phase of ``item`` saw violations; return them.
+
+        One exception: a test marked ``xfail(raises=ProductionWriteError)`` whose writes were
+        all stopped before they happened stays an expected failure (it demonstrates the
+        guard; nothing changed). A change that happened (detected) always fails.
+        """
         violations = self.guard.take(item.nodeid, report.when)
         if not violations:
+            return []
+        if (
+            getattr(report, "wasxfail", None) is not None
+            and expects_guard(item)
+            and all(v.layer != "detected" for v in violations)
+        ):
+            lines = "\n".join(f"  {v.line()}" for v in violations)
+            report.sections.append(("production guard (expected)", lines))
             return []
         text = "production guard: this test changed (or tried to change) protected paths\n"
         text += "\n".join(f"  {v.line()}" for v in violations)
