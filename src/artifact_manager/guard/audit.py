@@ -152,7 +152,11 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     if guard is None:
         return
     handler = _HANDLERS.get(event)
-    if handler is None or getattr(_busy, "on", False):
+    if handler is None:
+        return
+    if event == "open" and not args[2] & _WRITE_FLAGS:
+        return  # the common case, a read: decided before anything else
+    if getattr(_busy, "on", False):
         return
     _busy.on = True
     try:
@@ -194,10 +198,7 @@ def _checker(
 
 
 def _open(guard: Guard, args: tuple[Any, ...]) -> None:
-    target, _mode, flags = args
-    if not isinstance(flags, int) or not flags & _WRITE_FLAGS:
-        return
-    path = _resolve(target)
+    path = _resolve(args[0])  # a write: _hook already looked at the flags
     if path is not None:
         guard.check(path, "open for writing")
 

@@ -27,7 +27,8 @@ _SEP = os.sep
 def real_entry(path: str, cache: dict[str, str] | None = None) -> str:
     """``realpath(dirname(path)) / basename(path)``, absolute; the parent's resolution may be
     cached by the caller for the duration of one test."""
-    path = os.path.abspath(path)
+    if not path.startswith(_SEP) or "/." in path or "//" in path:
+        path = os.path.abspath(path)  # only when it is not already absolute and normal
     parent, name = os.path.split(path)
     cached = cache.get(parent) if cache is not None else None
     if cached is None:
