@@ -44,18 +44,17 @@ def _common(defaults: bool) -> argparse.ArgumentParser:
         return value if defaults else argparse.SUPPRESS
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--root", default=default(None), help=f"Data root (default: ${ENV_DATA_ROOT}, else ./data)"
-    )
-    common.add_argument(
-        "--source", default=default("ensembl"), help="Source dir name (default: ensembl)"
-    )
-    common.add_argument(
-        "--build", default=default("GRCh37"), help="Build dir name (default: GRCh37)"
-    )
-    common.add_argument(
-        "--base-model", default=default("spliceai"), help="Base model name (default: spliceai)"
-    )
+    # Each also under the plugin's spelling (--artifacts-root, ...), so a command line can be
+    # copied from one to the other.
+    for option, dest, value, text in (
+        ("root", "root", None, f"Data root (default: ${ENV_DATA_ROOT}, else ./data)"),
+        ("source", "source", "ensembl", "Source dir name (default: ensembl)"),
+        ("build", "build", "GRCh37", "Build dir name (default: GRCh37)"),
+        ("base-model", "base_model", "spliceai", "Base model name (default: spliceai)"),
+    ):
+        common.add_argument(
+            f"--{option}", f"--artifacts-{option}", dest=dest, default=default(value), help=text
+        )
     common.add_argument(
         "--test-name", default=default(None), help="Look at this test's dir instead of production"
     )

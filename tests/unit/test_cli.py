@@ -125,3 +125,8 @@ def test_console_script_and_module_run(root):
             [*command, "--root", str(root), "validate"], capture_output=True, text=True
         )
         assert (result.returncode, result.stdout.strip()) == (0, "ok")
+
+
+def test_the_plugins_option_names_work_too(root, capsys):
+    code, out, _ = run(capsys, "list", "--artifacts-root", str(root), "--artifacts-build", "GRCh37")
+    assert (code, "a.tsv" in out) == (ExitCode.OK, True)
