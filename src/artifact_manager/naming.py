@@ -29,8 +29,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def _fold(text: str) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return _UNSAFE.sub("_", ascii_text).strip("_")
+    if not text.isascii():  # accents to ASCII; most node ids skip this
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return _UNSAFE.sub("_", text).strip("_")
 
 
 def _split(nodeid: str) -> tuple[list[str], list[str], str]:

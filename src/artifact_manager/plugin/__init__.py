@@ -52,7 +52,8 @@ def pytest_configure(config: pytest.Config) -> None:
     state = SessionState.from_config(config)
     state.guard.check_strict_available()
     config.stash[STATE_KEY] = state
-    config.pluginmanager.register(WatchHooks(state.guard, state.report), WATCH_HOOKS)
+    if state.guard.active:
+        config.pluginmanager.register(WatchHooks(state.guard, state.report), WATCH_HOOKS)
     if config.pluginmanager.hasplugin("xdist"):
         from artifact_manager.plugin.xdist import XdistHooks
 
@@ -108,6 +109,8 @@ def pytest_fixture_setup(
     fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
 ) -> Generator[None, object, object]:
     guard = state_of(request.config).guard
+    if not guard.active:
+        return (yield)
     previous = guard.enter_fixture(fixturedef.argname, fixturedef.scope)
     try:
         return (yield)

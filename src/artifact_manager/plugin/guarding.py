@@ -190,7 +190,9 @@ class GuardSession:
     # -- around each phase of a test ---------------------------------------------------
 
     def enter(self, item: pytest.Item, phase: str) -> None:
-        if not self.active or is_exempt(item):
+        if not self.active:
+            return
+        if is_exempt(item):
             audit.disarm()
             return
         self.guard.enter(item.nodeid, phase)
@@ -205,7 +207,8 @@ class GuardSession:
         self.guard.fixture = previous
 
     def leave(self) -> None:
-        audit.disarm()
+        if self.active:
+            audit.disarm()
 
     def judge(self, item: pytest.Item, report: pytest.TestReport) -> list[Violation]:
         """Fail ``report`` if its phase of ``item`` saw violations; return them.

@@ -54,6 +54,8 @@ class SessionState:
         """Strict mode: the configured layout's ``tests/`` tree, the report file and pytest's
         cache dir are made first, so they stay writable under enforcement."""
         settings = self.settings
+        if settings.guard != "strict":
+            return
         keep = [settings.report_path] if settings.report_path and not self.is_worker else []
         cache = getattr(config, "cache", None)
         if cache is not None:
