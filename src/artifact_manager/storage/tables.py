@@ -79,37 +79,34 @@ def write_table_to(df: pl.DataFrame, path: Path) -> None:
         df.write_ndjson(path)
 
 
-def read_table(path: Path, **options: Any) -> pl.DataFrame:
-    """Read the table at ``path`` with polars, by suffix."""
+def _readers(suffix: str) -> tuple[Any, Any, dict[str, Any]]:
+    """(eager reader, lazy scanner or None, fixed options) for a table suffix."""
     import polars as pl
 
-    suffix = check_table_name(path)
-    if suffix == ".tsv":
-        return pl.read_csv(path, separator="\t", **options)
-    if suffix == ".csv":
-        return pl.read_csv(path, **options)
-    if suffix == ".parquet":
-        return pl.read_parquet(path, **options)
-    if suffix in (".ipc", ".arrow"):
-        return pl.read_ipc(path, **options)
-    if suffix == ".json":
-        return pl.read_json(path, **options)
-    return pl.read_ndjson(path, **options)
+    readers: dict[str, tuple[Any, Any, dict[str, Any]]] = {
+        ".tsv": (pl.read_csv, pl.scan_csv, {"separator": "\t"}),
+        ".csv": (pl.read_csv, pl.scan_csv, {}),
+        ".parquet": (pl.read_parquet, pl.scan_parquet, {}),
+        ".ipc": (pl.read_ipc, pl.scan_ipc, {}),
+        ".arrow": (pl.read_ipc, pl.scan_ipc, {}),
+        ".json": (pl.read_json, None, {}),
+        ".ndjson": (pl.read_ndjson, pl.scan_ndjson, {}),
+    }
+    return readers[suffix]
+
+
+def read_table(path: Path, **options: Any) -> pl.DataFrame:
+    """Read the table at ``path`` with polars, by suffix."""
+    reader, _scanner, fixed = _readers(check_table_name(path))
+    frame: pl.DataFrame = reader(path, **fixed, **options)
+    return frame
 
 
 def scan_table(path: Path, **options: Any) -> pl.LazyFrame:
-    """Scan the table at ``path`` lazily with polars, by suffix."""
-    import polars as pl
-
-    suffix = check_table_name(path)
-    if suffix == ".tsv":
-        return pl.scan_csv(path, separator="\t", **options)
-    if suffix == ".csv":
-        return pl.scan_csv(path, **options)
-    if suffix == ".parquet":
-        return pl.scan_parquet(path, **options)
-    if suffix in (".ipc", ".arrow"):
-        return pl.scan_ipc(path, **options)
-    if suffix == ".json":
-        return pl.read_json(path, **options).lazy()
-    return pl.scan_ndjson(path, **options)
+    """Scan the table at ``path`` lazily with polars, by suffix (JSON: read, then lazy)."""
+    reader, scanner, fixed = _readers(check_table_name(path))
+    if scanner is None:
+        eager: pl.DataFrame = reader(path, **fixed, **options)
+        return eager.lazy()
+    lazy: pl.LazyFrame = scanner(path, **fixed, **options)
+    return lazy
