@@ -134,8 +134,12 @@ class InotifyWatcher(Watcher):
         existing ancestor (to see it being created)."""
         if not os.path.isdir(root):
             parent = os.path.dirname(root)
-            if parent and parent != root:
-                self._watch_tree(parent) if not os.path.isdir(parent) else self._add(parent)
+            if parent == root:
+                return
+            if os.path.isdir(parent):
+                self._add(parent)  # to see ``root`` appear
+            else:
+                self._watch_tree(parent)
             return
         for dirpath, dirnames, _files in os.walk(root, followlinks=False):
             if not self._is_protected(dirpath, "watch"):

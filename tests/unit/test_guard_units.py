@@ -1,0 +1,109 @@
+"""Guard building blocks without pytester: the policy, the watchers, Landlock's allow-list."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from artifact_manager.guard.detect import InotifyWatcher, TreeDiffWatcher
+from artifact_manager.guard.policy import GuardPolicy, real_entry
+from artifact_manager.guard.strict import writable_hierarchies
+
+
+@pytest.fixture
+def policy(tmp_path):
+    return GuardPolicy.build([tmp_path / "data"], protect=[tmp_path / "ref"], allow=[])
+
+
+@pytest.mark.parametrize(
+    ("relative", "operation", "protected"),
+    [
+        ("data/x.tsv", "write", True),
+        ("data/ensembl/GRCh37/spliceai_eval/meta_models/x.tsv", "write", True),
+        ("data/ensembl/GRCh37/spliceai_eval/tests/t/x.tsv", "write", False),
+        ("data/ensembl/GRCh37/spliceai_eval/tests", "mkdir", False),
+        ("data/ensembl/GRCh37/spliceai_eval", "mkdir", False),
+        ("data/ensembl", "mkdir", False),
+        ("data/ensembl/GRCh37/spliceai_eval/meta_models", "mkdir", True),
+        ("data/ensembl/GRCh37/other", "mkdir", True),
+        ("data/ensembl/GRCh37/other_eval/tests/x", "write", False),
+        ("ref/genome.fa", "write", True),
+        ("elsewhere/x.tsv", "write", False),
+        ("data_backup/x.tsv", "write", False),
+    ],
+)
+def test_policy(tmp_path, policy, relative, operation, protected):
+    assert policy.is_protected(real_entry(str(tmp_path / relative)), operation) is protected
+
+
+def test_allow_wins_over_protect(tmp_path):
+    policy = GuardPolicy.build([tmp_path / "data"], allow=[tmp_path / "data" / "scratch"])
+    assert not policy.is_protected(real_entry(str(tmp_path / "data" / "scratch" / "x")))
+
+
+def test_entry_resolution_keeps_the_final_link(tmp_path, policy):
+    (tmp_path / "data").mkdir()
+    os.symlink(tmp_path / "data", tmp_path / "link_dir")
+    os.symlink(tmp_path / "data" / "x", tmp_path / "link_file")
+    # writing through a symlinked dir lands in data: protected
+    assert policy.is_protected(real_entry(str(tmp_path / "link_dir" / "x")))
+    # the link itself lives outside: removing it is not a production write
+    assert not policy.is_protected(real_entry(str(tmp_path / "link_file")))
+
+
+@pytest.mark.parametrize("watcher_class", [InotifyWatcher, TreeDiffWatcher])
+def test_watchers_see_changes_in_protected_trees_only(tmp_path, policy, watcher_class):
+    meta = tmp_path / "data" / "ensembl" / "GRCh37" / "spliceai_eval" / "meta_models"
+    tests = meta.parent / "tests"
+    meta.mkdir(parents=True)
+    tests.mkdir()
+    (meta / "old.tsv").write_text("old")
+    watcher = watcher_class([str(p) for p in (tmp_path / "data",)], policy.is_protected)
+    try:
+        assert watcher.changes() == []
+        (tests / "t1").mkdir()
+        (tests / "t1" / "x.tsv").write_text("test output")
+        (meta / "new.tsv").write_text("x")
+        (meta / "old.tsv").unlink()
+        (meta / "sub").mkdir()
+        found = {(os.path.basename(c.path), c.kind) for c in watcher.changes()}
+        assert ("new.tsv", "created") in found
+        assert ("old.tsv", "deleted") in found
+        assert not [name for name, _ in found if name in ("t1", "x.tsv")]
+        assert watcher.changes() == []  # each change is reported once
+        (meta / "sub" / "deep.tsv").write_text("x")  # a dir created after the watcher started
+        assert "deep.tsv" in {os.path.basename(c.path) for c in watcher.changes()}
+    finally:
+        watcher.close()
+
+
+def test_inotify_sees_a_data_root_created_later(tmp_path, policy):
+    watcher = InotifyWatcher([str(tmp_path / "data")], policy.is_protected)
+    try:
+        meta = tmp_path / "data" / "ensembl" / "GRCh37" / "spliceai_eval" / "meta_models"
+        meta.mkdir(parents=True)  # leading dirs: allowed, but watched from now on
+        early = {os.path.basename(c.path) for c in watcher.changes()}
+        assert early <= {"meta_models"}  # its creation may fall before its parent's watch
+        (meta / "late.tsv").write_text("x")
+        assert "late.tsv" in {os.path.basename(c.path) for c in watcher.changes()}
+    finally:
+        watcher.close()
+
+
+def test_landlock_allow_list_is_everything_beside_the_protected_tree(tmp_path):
+    data = tmp_path / "project" / "data"
+    tests = data / "ensembl" / "GRCh37" / "spliceai_eval" / "tests"
+    tests.mkdir(parents=True)
+    (data / "ensembl" / "GRCh37" / "spliceai_eval" / "meta_models").mkdir()
+    (tmp_path / "project" / "src").mkdir()
+    (tmp_path / "project" / "README.md").write_text("x")
+    (tmp_path / "sibling").mkdir()
+    writable = writable_hierarchies(GuardPolicy.build([data]))
+    assert str(tmp_path / "project" / "src") in writable
+    assert str(tmp_path / "project" / "README.md") in writable
+    assert str(tmp_path / "sibling") in writable
+    assert str(tests) in writable
+    for path in writable:
+        assert not (path == str(data) or str(data).startswith(path + os.sep)), path
+        assert not path.startswith(str(data) + os.sep) or path == str(tests)
