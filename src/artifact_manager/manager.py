@@ -6,6 +6,7 @@ to stay inside the dir it names (:func:`~artifact_manager.layout.resolve_inside`
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Callable
@@ -32,10 +33,12 @@ from artifact_manager.storage import tables, versions
 from artifact_manager.storage.atomic import (
     flushing,
     fsync_dir,
+    fsync_file,
     publish,
     sync_and_hash,
     temp_sibling,
 )
+from artifact_manager.storage.checksum import sha256_file
 from artifact_manager.storage.cleanup import old_dirs, remove_tree
 from artifact_manager.storage.locks import acquire
 from artifact_manager.storage.manifest import Manifest, ManifestEntry, ValidationReport
@@ -45,6 +48,9 @@ if TYPE_CHECKING:
     import polars as pl
 
 __all__ = ["ArtifactManager", "create_artifact_manager_from_workflow_config"]
+
+#: From this in-memory frame size on, write_table overlaps flushing and hashing with the write.
+_OVERLAP_FROM = 16 << 20
 
 
 class ArtifactManager:
@@ -188,10 +194,20 @@ class ArtifactManager:
         frame = tables.as_dataframe(df)
         if frame is None:
             raise TypeError(f"write_table() takes a polars DataFrame or LazyFrame, not {df!r}")
+        large = frame.estimated_size() >= _OVERLAP_FROM
         with temp_sibling(path) as temp:
-            with flushing(temp):
-                tables.write_table_to(frame, temp)
-            digest = sync_and_hash(temp)
+            # Large frames: flush while polars writes, and hash while it writes (CSV) or
+            # while the last flush runs; small ones are not worth the threads.
+            digest: tuple[int, str] | None
+            with flushing(temp) if large else contextlib.nullcontext():
+                if path.suffix.lower() in tables.HASHED_WHILE_WRITTEN:
+                    digest = tables.write_table_hashing(frame, temp)
+                else:
+                    tables.write_table_to(frame, temp)
+                    digest = sync_and_hash(temp) if large else None
+            if digest is None:
+                digest = (temp.stat().st_size, sha256_file(temp))
+            fsync_file(temp)
             entry = ManifestEntry.describe(self._name_of(path), temp, digest=digest)
             if not publish(temp, path, replace=replace, synced=True, sync_dir=False):
                 raise self._exists(path)

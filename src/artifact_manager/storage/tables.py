@@ -17,8 +17,11 @@ plugin) does not pay for it.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from artifact_manager.errors import ArtifactPathError
 
@@ -77,6 +80,51 @@ def write_table_to(df: pl.DataFrame, path: Path) -> None:
         df.write_json(path)
     else:
         df.write_ndjson(path)
+
+
+class _HashingSink(io.RawIOBase):
+    """A write-only file object that writes to an fd and hashes what passes through."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self.digest.update(view)
+        written = 0
+        while written < len(view):
+            written += os.write(self._fd, view[written:])
+        self.size += len(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self.size
+
+
+#: Formats written through :class:`_HashingSink` (hashed as they are written): measured as
+#: fast as polars writing the path itself for CSV, so the separate hash pass goes away. For
+#: parquet, IPC and NDJSON the file object was slower (1.4x), so they are hashed afterwards.
+HASHED_WHILE_WRITTEN = (".csv", ".tsv")
+
+
+def write_table_hashing(df: pl.DataFrame, path: Path) -> tuple[int, str]:
+    """Write ``df`` to ``path`` (a CSV-like suffix), hashing it on the way: (size, sha256)."""
+    suffix = check_table_name(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        sink = _HashingSink(fd)
+        df.write_csv(cast("IO[bytes]", sink), separator="\t" if suffix == ".tsv" else ",")
+    finally:
+        os.close(fd)
+    if os.path.getsize(path) != sink.size:  # never seen: polars wrote around the sink
+        raise OSError(f"{path}: {os.path.getsize(path)} bytes on disk, {sink.size} hashed")
+    return sink.size, sink.digest.hexdigest()
 
 
 def _readers(suffix: str) -> tuple[Any, Any, dict[str, Any]]:
