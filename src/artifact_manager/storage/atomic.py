@@ -154,9 +154,6 @@ def _retire(target: Path) -> Path | None:
     return retired
 
 
-_unlinkers: list[threading.Thread] = []
-
-
 def _unlink_later(path: Path) -> None:
     """Drop ``path`` in a background thread: freeing a large file's blocks took 35-130 ms
     on the project's disk, time a writer need not wait for. Not a daemon: the interpreter
@@ -166,10 +163,7 @@ def _unlink_later(path: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(path)
 
-    thread = threading.Thread(target=unlink, name="artifact-unlink")
-    thread.start()
-    _unlinkers.append(thread)
-    _unlinkers[:] = [t for t in _unlinkers if t.is_alive()]
+    threading.Thread(target=unlink, name="artifact-unlink").start()
 
 
 @contextlib.contextmanager
