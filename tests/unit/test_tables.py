@@ -88,3 +88,16 @@ def test_writes_into_a_version_dir_are_refused(production):
         production.write_table(DF, f"{version}/t.tsv", force=True)
     with pytest.raises(ArtifactPathError, match="immutable"):
         production.get_artifact_path("latest/t.tsv")
+
+
+def test_replaced_files_leave_no_temp_names_behind(testing):
+    import threading
+
+    for height in (3, 2, 1):
+        testing.write_table(DF.head(height), "t.parquet")
+    for thread in threading.enumerate():
+        if thread.name == "artifact-unlink":
+            thread.join(timeout=30)
+    names = sorted(os.listdir(testing.get_artifacts_dir()))
+    assert names == [".artifacts.manifest.json", ".artifacts.manifest.lock", "t.parquet"]
+    assert testing.read_table("t.parquet").height == 1
