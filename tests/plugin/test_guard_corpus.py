@@ -26,8 +26,8 @@ def run_corpus(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, args:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Both runs once per module (each is a real pytest session in a subprocess)."""
+def runs():
+    """What each corpus run of this module found, for the docs-table check after them."""
     return {}
 
 

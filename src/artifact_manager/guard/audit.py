@@ -96,13 +96,13 @@ class Guard:
 
     def take(self, test: str | None = None, phase: str | None = None) -> list[Violation]:
         """Remove and return the violations of ``test``/``phase`` (all when None)."""
+        taken: list[Violation] = []
+        kept: list[Violation] = []
         with self._lock:
-            taken = [
-                v
-                for v in self.violations
-                if (test is None or v.test == test) and (phase is None or v.phase == phase)
-            ]
-            self.violations = [v for v in self.violations if v not in taken]
+            for v in self.violations:
+                matches = (test is None or v.test == test) and (phase is None or v.phase == phase)
+                (taken if matches else kept).append(v)
+            self.violations = kept
         return taken
 
 

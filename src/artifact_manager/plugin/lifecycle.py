@@ -107,7 +107,7 @@ class Lifecycle:
         config = (
             config_for_item(item, self.settings) if item.get_closest_marker("artifacts") else None
         )
-        name = nodeid_to_test_name(item.nodeid)
+        name = config.test_name if config and config.test_name else nodeid_to_test_name(item.nodeid)
         scope = ExitStack()
         owner = f"pytest running {item.nodeid}"
 
