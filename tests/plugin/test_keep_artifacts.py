@@ -56,12 +56,15 @@ def names(*tests: str) -> list[str]:
         ),
     ],
 )
-def test_keep_policy(pytester, plugin_args, test_dirs, args, kept):
+def test_keep_policy(pytester, plugin_args, test_dirs, tests_root, args, kept):
     pytester.makepyfile(test_outcomes=OUTCOMES)
     result = pytester.runpytest(*plugin_args, *args)
     result.assert_outcomes(passed=2, failed=1, errors=2, skipped=1)
     # test_fail_setup's dir was made by its fixture before the setup failure: it counts
     assert test_dirs() == names(*kept)
+    # Discarded dirs went through the trash, which every process emptied before it ended.
+    trash = tests_root / ".artifacts.trash"
+    assert not trash.exists() or list(trash.iterdir()) == []
 
 
 def test_ini_keep_failed(pytester, test_dirs):

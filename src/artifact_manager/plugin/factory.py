@@ -11,8 +11,8 @@ from artifact_manager.layout import INTERNAL_PREFIX, Layout, lock_path_for
 from artifact_manager.manager import ArtifactManager
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import Report
-from artifact_manager.storage.cleanup import remove_tree
 from artifact_manager.storage.locks import acquire
+from artifact_manager.storage.trash import Trash
 from artifact_manager.testmode import active_forced_test_mode
 from artifact_manager.validation import validate_component
 
@@ -35,9 +35,15 @@ class ArtifactManagerFactory:
     """
 
     def __init__(
-        self, settings: PluginSettings, allowed_names: set[str], report: Report, session_id: str
+        self,
+        settings: PluginSettings,
+        allowed_names: set[str],
+        report: Report,
+        session_id: str,
+        trash: Trash,
     ) -> None:
         self._settings = settings
+        self._trash = trash
         self._allowed_names = allowed_names
         self._report = report
         self._session_id = session_id
@@ -107,7 +113,7 @@ class ArtifactManagerFactory:
             except OSError:
                 prepared_by = ""
             if prepared_by != self._session_id:
-                remove_tree(root)  # a previous session's leftovers
+                self._trash.discard(root)  # a previous session's leftovers
                 root.mkdir(parents=True)
                 marker.write_text(self._session_id + "\n", encoding="utf-8")
         self._prepared.add(root)
@@ -116,4 +122,4 @@ class ArtifactManagerFactory:
     def remove_shared(self, roots: Iterable[str]) -> None:
         """Remove the shared dirs of this session (called once, at the very end)."""
         for root in roots:
-            remove_tree(Path(root))
+            self._trash.discard(Path(root))

@@ -8,15 +8,17 @@ empty dir and the last attempt's dir is the one kept):
    root is claimed: its lock is taken (another session running the same test waits at most
    ``lock_timeout`` seconds, then fails naming the holder) and it is emptied;
 2. every phase's report is noted (a test failed if setup, call or teardown failed);
-3. after the teardown report: keep or delete every root claimed under the test's name,
-   release the locks, stop forcing, and return the test's record.
+3. after the teardown report: keep or discard every root claimed under the test's name,
+   release the locks, stop forcing, and return the test's record. A discarded root is
+   renamed into the session's trash at once (its name is free for the next attempt or
+   session) and deleted by a background thread (:mod:`artifact_manager.storage.trash`).
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +33,9 @@ from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import TestRecord
 from artifact_manager.storage.checksum import sha256_file
-from artifact_manager.storage.cleanup import TreeFile, remove_tree, tree_files
+from artifact_manager.storage.cleanup import TreeFile, tree_files
 from artifact_manager.storage.locks import acquire
+from artifact_manager.storage.trash import Trash
 from artifact_manager.testmode import ForcedTestMode, forced_test_mode
 
 __all__ = ["MARKER_KEYS", "Lifecycle", "config_for_item"]
@@ -54,8 +57,13 @@ def _marker_overrides(item: pytest.Item) -> dict[str, Any]:
     return dict(marker.kwargs)
 
 
-def config_for_item(item: pytest.Item, settings: PluginSettings) -> ArtifactConfig:
-    """The test-mode config of ``item``: settings, then its ``artifacts`` marker."""
+def config_for_item(
+    item: pytest.Item, settings: PluginSettings, test_name: str | None = None
+) -> ArtifactConfig:
+    """The test-mode config of ``item``: settings, then its ``artifacts`` marker.
+
+    ``test_name``: the item's test name, when the caller has it already.
+    """
     fields: dict[str, Any] = {
         "source": settings.source,
         "build": settings.build,
@@ -66,7 +74,10 @@ def config_for_item(item: pytest.Item, settings: PluginSettings) -> ArtifactConf
     coverage: Coverage = fields.pop("coverage", "gene_subset")
     try:
         return ArtifactConfig(
-            mode="test", coverage=coverage, test_name=nodeid_to_test_name(item.nodeid), **fields
+            mode="test",
+            coverage=coverage,
+            test_name=test_name or nodeid_to_test_name(item.nodeid),
+            **fields,
         )
     except ArtifactConfigError as error:
         raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.artifacts: {error}") from None
@@ -89,6 +100,7 @@ class Lifecycle:
     """Starts and finishes each test attempt; see the module docs."""
 
     settings: PluginSettings
+    trash: Trash
     allowed_names: set[str] = field(default_factory=set)
 
     def config_of(self, item: pytest.Item) -> ArtifactConfig:
@@ -97,7 +109,7 @@ class Lifecycle:
         if attempt is None:
             return config_for_item(item, self.settings)
         if attempt.config is None:
-            attempt.config = config_for_item(item, self.settings)
+            attempt.config = config_for_item(item, self.settings, attempt.test_name)
         return attempt.config
 
     def start(self, item: pytest.Item) -> None:
@@ -109,17 +121,19 @@ class Lifecycle:
         )
         name = config.test_name if config and config.test_name else nodeid_to_test_name(item.nodeid)
         scope = ExitStack()
-        owner = f"pytest running {item.nodeid}"
-
-        def claim(root: Path) -> None:
-            lock = acquire(lock_path_for(root), timeout=self.settings.lock_timeout, owner=owner)
-            scope.callback(lock.release)
-            remove_tree(root)  # a kept dir from an earlier run, or an earlier attempt's
-
+        claim = self._claimer(scope, f"pytest running {item.nodeid}")
         activation = scope.enter_context(
             forced_test_mode(name, allowed_names=self.allowed_names, on_new_root=claim)
         )
         item.stash[_ATTEMPT] = _Attempt(name, scope, activation, config)
+
+    def _claimer(self, scope: ExitStack, owner: str) -> Callable[[Path], None]:
+        def claim(root: Path) -> None:
+            lock = acquire(lock_path_for(root), timeout=self.settings.lock_timeout, owner=owner)
+            scope.callback(lock.release)
+            self.trash.discard(root)  # a kept dir from an earlier run, or an earlier attempt's
+
+        return claim
 
     def note(self, item: pytest.Item, report: pytest.TestReport) -> None:
         attempt = item.stash.get(_ATTEMPT, None)
@@ -152,7 +166,7 @@ class Lifecycle:
             entries = _entries(roots, own_root) if with_files or keep else []
             files = [_describe(name, e) for name, e in entries] if with_files else []
             if not keep:
-                _remove_all(roots)
+                self._discard_all(roots)
         return outcome, TestRecord(
             nodeid=item.nodeid,
             test_name=attempt.test_name,
@@ -163,6 +177,19 @@ class Lifecycle:
             size=sum(e.size for _, e in entries) if keep else 0,
             files=files,
         )
+
+    def _discard_all(self, roots: Iterable[Path]) -> None:
+        for root in roots:
+            try:
+                self.trash.discard(root)
+            except OSError as error:
+                warnings.warn(
+                    pytest.PytestWarning(
+                        f"could not remove test artifact dir {str(root)!r}: {error}; "
+                        "remove it by hand (nothing outside it was touched)"
+                    ),
+                    stacklevel=1,
+                )
 
 
 def _entries(roots: list[Path], own_root: Path) -> list[tuple[str, TreeFile]]:
@@ -177,17 +204,3 @@ def _entries(roots: list[Path], own_root: Path) -> list[tuple[str, TreeFile]]:
 
 def _describe(name: str, entry: TreeFile) -> dict[str, Any]:
     return {"name": name, "size": entry.size, "sha256": sha256_file(entry.path)}
-
-
-def _remove_all(roots: Iterable[Path]) -> None:
-    for root in roots:
-        try:
-            remove_tree(root)
-        except OSError as error:
-            warnings.warn(
-                pytest.PytestWarning(
-                    f"could not remove test artifact dir {str(root)!r}: {error}; "
-                    "remove it by hand (nothing outside it was touched)"
-                ),
-                stacklevel=1,
-            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import warnings
 from dataclasses import dataclass, field
 
 import pytest
@@ -14,6 +15,7 @@ from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import Report
+from artifact_manager.storage.trash import Trash
 
 __all__ = ["STATE_KEY", "SessionState", "state_of"]
 
@@ -32,13 +34,14 @@ class SessionState:
     report: Report = field(default_factory=Report)
 
     def __post_init__(self) -> None:
-        self.lifecycle = Lifecycle(self.settings, self.allowed_names)
+        self.trash = Trash(owner=f"pytest session {self.session_id}")
+        self.lifecycle = Lifecycle(self.settings, self.trash, self.allowed_names)
         settings = self.settings
         self.guard = GuardSession.build(
             settings.guard, settings.data_root, settings.protect, settings.allow
         )
         self.factory = ArtifactManagerFactory(
-            self.settings, self.allowed_names, self.report, self.session_id
+            self.settings, self.allowed_names, self.report, self.session_id, self.trash
         )
 
     @classmethod
@@ -73,17 +76,20 @@ class SessionState:
 
     def finish(self, config: pytest.Config) -> None:
         """Workers hand their report to the controller; the controller (or a serial session)
-        removes shared dirs that are not kept and writes the JSON report."""
+        removes shared dirs that are not kept and writes the JSON report. Every process
+        waits for its trash to be emptied."""
         if self.is_worker:
             workeroutput = getattr(config, "workeroutput", None)
             if workeroutput is not None:
                 workeroutput[PAYLOAD_KEY] = self.report.payload()
-            return
-        keep = self.settings.keep
-        if keep != "all" and not (keep == "failed" and self.report.any_failed):
-            self.factory.remove_shared(self.report.shared_roots)
-        if self.settings.report_path is not None:
-            self.report.write(self.settings.report_path)
+        else:
+            keep = self.settings.keep
+            if keep != "all" and not (keep == "failed" and self.report.any_failed):
+                self.factory.remove_shared(self.report.shared_roots)
+            if self.settings.report_path is not None:
+                self.report.write(self.settings.report_path)
+        for error in self.trash.close():
+            warnings.warn(pytest.PytestWarning(error), stacklevel=1)
 
 
 STATE_KEY = pytest.StashKey[SessionState]()

@@ -1,0 +1,160 @@
+"""Deferred removal: a dir loses its name at once (one rename) and is deleted off the
+critical path.
+
+Removing a test's dir where the test ends costs one metadata syscall per entry, and on some
+file systems ``rmdir`` is the single largest cost of a whole test run. pytest itself moves
+dirs to a garbage name and deletes them later; :class:`Trash` does the same:
+
+- :meth:`Trash.discard` renames a path into a *bin*, ``<parent>/.artifacts.trash/<bin>/``,
+  beside it (same dir tree, so same file system: the rename is atomic). From then on the
+  path is gone for everyone who looks it up by name.
+- A background thread deletes what is in the bins (symlink-safe, as
+  :func:`~artifact_manager.storage.cleanup.remove_tree`); :meth:`Trash.close` waits for it.
+- Each bin is locked by the process filling it. A bin whose lock is free belongs to a process
+  that died before emptying it (SIGKILL, a crashed xdist worker): the first trash opened
+  beside it later empties it too.
+
+Anything that cannot be renamed (a path on another file system, a read-only parent) is
+removed in place, synchronously, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import queue
+import threading
+import uuid
+from pathlib import Path
+
+from artifact_manager.errors import ArtifactLockTimeout
+from artifact_manager.layout import INTERNAL_PREFIX
+from artifact_manager.storage.cleanup import remove_tree
+from artifact_manager.storage.locks import HeldLock, acquire
+
+__all__ = ["TRASH_DIRNAME", "Trash", "empty_stale_bins"]
+
+#: The dir of bins, beside the dirs discarded into it.
+TRASH_DIRNAME = INTERNAL_PREFIX + "trash"
+_LOCK_SUFFIX = ".lock"
+
+
+def empty_stale_bins(trash_dir: Path) -> list[Path]:
+    """Delete the bins in ``trash_dir`` that no live process holds; returns them.
+
+    Never waits: a bin whose lock is held belongs to a running process and is left alone.
+    """
+    try:
+        entries = [e for e in os.scandir(trash_dir) if e.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
+        return []
+    emptied = []
+    for entry in entries:
+        lock_path = trash_dir / (entry.name + _LOCK_SUFFIX)
+        try:
+            with acquire(lock_path, timeout=0, owner="emptying a dead process's trash"):
+                remove_tree(Path(entry.path))
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(lock_path)
+        except ArtifactLockTimeout:
+            continue
+        emptied.append(Path(entry.path))
+    return emptied
+
+
+class Trash:
+    """The bins of one process and the thread that empties them.
+
+    ``owner`` is written into each bin's lock (who to blame for a bin that is never emptied).
+    Not fork-safe: a child process makes its own.
+    """
+
+    def __init__(self, owner: str) -> None:
+        self._owner = owner
+        self._bins: dict[Path, tuple[Path, HeldLock]] = {}  # trash dir -> own bin, its lock
+        self._names = itertools.count()
+        self._queue: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+        self.errors: list[str] = []
+
+    def discard(self, path: Path) -> None:
+        """Take ``path`` (dir, file or symlink) away from its name now; delete it later.
+
+        Nothing is followed: a symlink is moved (and then removed) as a link.
+        """
+        if not os.path.lexists(path):
+            return
+        try:
+            target = self._bin_for(path.parent) / f"{next(self._names)}-{path.name}"
+            os.rename(path, target)
+        except FileNotFoundError:
+            return  # gone meanwhile
+        except OSError:
+            remove_tree(path)  # cannot be moved aside: remove it where it is
+            return
+        self._queue.put(target)
+
+    def close(self) -> list[str]:
+        """Wait until everything discarded is deleted and release the bins.
+
+        Returns the errors met on the way (each names the path and the remedy); a bin that
+        could not be emptied stays locked until this process exits, and the next trash
+        opened beside it tries again.
+        """
+        with self._guard:
+            thread, self._thread = self._thread, None
+            bins, self._bins = self._bins, {}
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
+        for bin_dir, lock in bins.values():
+            try:
+                bin_dir.rmdir()
+                os.unlink(str(bin_dir) + _LOCK_SUFFIX)
+            except OSError as error:
+                self.errors.append(
+                    f"could not empty the trash {str(bin_dir)!r}: {error}; the next session "
+                    "empties it, or remove it by hand"
+                )
+            lock.release()
+        return self.errors
+
+    def _bin_for(self, parent: Path) -> Path:
+        trash_dir = parent / TRASH_DIRNAME
+        with self._guard:
+            if trash_dir in self._bins:
+                return self._bins[trash_dir][0]
+            name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            lock = acquire(trash_dir / (name + _LOCK_SUFFIX), timeout=0, owner=self._owner)
+            bin_dir = trash_dir / name
+            try:
+                bin_dir.mkdir()
+            except BaseException:
+                lock.release()
+                raise
+            self._bins[trash_dir] = (bin_dir, lock)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._empty, name="artifact-trash", daemon=True
+                )
+                self._thread.start()
+        self._queue.put(trash_dir)  # the bins dead processes left there: emptied first
+        return bin_dir
+
+    def _empty(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            try:
+                if item.name == TRASH_DIRNAME:
+                    empty_stale_bins(item)
+                else:
+                    remove_tree(item)
+            except Exception as error:  # reported by close(); the thread must go on
+                self.errors.append(
+                    f"could not delete {str(item)!r}: {error}; remove it by hand "
+                    "(nothing outside it was touched)"
+                )
