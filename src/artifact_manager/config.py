@@ -93,6 +93,10 @@ class ArtifactConfig:
     base_model: str = "spliceai"
     test_name: str | None = None
     data_root: Path = Path("data")
+    #: Flush every write to disk (fsync) before it counts as done. ``None``: production
+    #: does, test mode does not (test artifacts are disposable; atomic renames still
+    #: protect them from a killed process, fsync only adds protection from power loss).
+    durable: bool | None = None
 
     def __post_init__(self) -> None:
         for field in ("source", "build", "base_model"):
@@ -106,6 +110,15 @@ class ArtifactConfig:
                 "data_root", root, "is not a usable path", "pass a str or pathlib.Path"
             )
         object.__setattr__(self, "data_root", Path(root))
+        if self.durable is not None and not isinstance(self.durable, bool):
+            raise ArtifactConfigError(
+                "durable", self.durable, "is not a bool", "pass True, False or None (by mode)"
+            )
+
+    @property
+    def is_durable(self) -> bool:
+        """Whether writes are flushed to disk: ``durable``, else True in production only."""
+        return self.durable if self.durable is not None else self.mode == "production"
 
     @property
     def resolved_mode(self) -> Mode:

@@ -174,14 +174,15 @@ class ArtifactManager:
     @property
     def manifest(self) -> Manifest:
         """The manifest of the artifacts dir."""
-        return Manifest(self.layout.artifacts_dir)
+        return Manifest(self.layout.artifacts_dir, durable=self.config.is_durable)
 
     def write_table(
         self, df: pl.DataFrame | pl.LazyFrame, name: str, *, force: bool = False
     ) -> Path:
         """Write a polars frame atomically as artifact ``name`` (format from the suffix).
 
-        Temp file in the same dir, fsync, rename, dir fsync; then the manifest is updated.
+        Temp file in the same dir, rename; then the manifest is updated. Durable configs
+        (production, unless ``durable=False``) also flush the file and the dir to disk.
         Honours :meth:`should_overwrite`: a production artifact that exists is replaced only
         with ``force=True``, else :class:`ArtifactExistsError` is raised and the old file is
         untouched (also when another process creates it while this one writes).
@@ -194,10 +195,11 @@ class ArtifactManager:
         frame = tables.as_dataframe(df)
         if frame is None:
             raise TypeError(f"write_table() takes a polars DataFrame or LazyFrame, not {df!r}")
-        large = frame.estimated_size() >= _OVERLAP_FROM
+        durable = self.config.is_durable
+        large = durable and frame.estimated_size() >= _OVERLAP_FROM
         with temp_sibling(path) as temp:
-            # Large frames: flush while polars writes, and hash while it writes (CSV) or
-            # while the last flush runs; small ones are not worth the threads.
+            # Large durable writes: flush while polars writes, and hash while it writes (CSV)
+            # or while the last flush runs; small ones are not worth the threads.
             digest: tuple[int, str] | None
             with flushing(temp) if large else contextlib.nullcontext():
                 if path.suffix.lower() in tables.HASHED_WHILE_WRITTEN:
@@ -207,13 +209,15 @@ class ArtifactManager:
                     digest = sync_and_hash(temp) if large else None
             if digest is None:
                 digest = (temp.stat().st_size, sha256_file(temp))
-            fsync_file(temp)
+            if durable:
+                fsync_file(temp)
             entry = ManifestEntry.describe(self._name_of(path), temp, digest=digest)
             if not publish(temp, path, replace=replace, synced=True, sync_dir=False):
                 raise self._exists(path)
         self.manifest.update(add=[entry], sync_dir=False)
-        for directory in {path.parent, self.layout.artifacts_dir}:
-            fsync_dir(directory)  # the artifact's and the manifest's renames, once each
+        if durable:
+            for directory in {path.parent, self.layout.artifacts_dir}:
+                fsync_dir(directory)  # the artifact's and the manifest's renames, once each
         return path
 
     def read_table(self, name: str, **options: Any) -> pl.DataFrame:
@@ -284,7 +288,7 @@ class ArtifactManager:
                         "or return a polars DataFrame",
                     )
                 entry = ManifestEntry.describe(self._name_of(path), temp)
-                publish(temp, path, replace=False)
+                publish(temp, path, replace=False, durable=self.config.is_durable)
             self.manifest.update(add=[entry])
         return path
 

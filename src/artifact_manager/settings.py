@@ -13,8 +13,9 @@
 
 The mix-in's fields are keyword-only, so the host class may declare fields without
 defaults. A host that defines its own ``__post_init__`` must call ``super().__post_init__()``.
-``get_artifact_manager()`` reads ``source``, ``build``, ``base_model`` and ``data_root`` from
-the host when it has them, else uses :class:`~artifact_manager.ArtifactConfig`'s defaults.
+``get_artifact_manager()`` reads ``source``, ``build``, ``base_model``, ``data_root`` and
+``durable`` from the host when it has them, else uses
+:class:`~artifact_manager.ArtifactConfig`'s defaults.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from artifact_manager.manager import ArtifactManager
 
 __all__ = ["ArtifactSettings"]
 
-_PASSED_THROUGH = ("source", "build", "base_model", "data_root")
+_PASSED_THROUGH = ("source", "build", "base_model", "data_root", "durable")
 
 
 @dataclass(kw_only=True)

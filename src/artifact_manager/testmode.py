@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from artifact_manager.validation import validate_component
@@ -24,20 +23,43 @@ from artifact_manager.validation import validate_component
 __all__ = ["ForcedTestMode", "active_forced_test_mode", "forced_test_mode"]
 
 
-@dataclass
 class ForcedTestMode:
     """One activation: the test name to force and the test roots created under it.
 
+    ``test_name`` is the name, or a function that gives it: then it is computed (and
+    validated) only when a config first asks, so a test that makes no config pays nothing.
     ``allowed_names`` are test names kept as given (still in test mode), for dirs a test
     shares on purpose (the pytest plugin's ``artifact_manager_factory``). ``on_new_root`` is
     called once for each new test root under the forced name that a manager is made for.
     """
 
-    test_name: str
-    allowed_names: Collection[str] = ()
-    on_new_root: Callable[[Path], None] | None = None
-    created_roots: list[Path] = field(default_factory=list)
-    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    def __init__(
+        self,
+        test_name: str | Callable[[], str],
+        allowed_names: Collection[str] = (),
+        on_new_root: Callable[[Path], None] | None = None,
+    ) -> None:
+        self._name: str | None = None
+        self._name_of: Callable[[], str] | None = None
+        if callable(test_name):
+            self._name_of = test_name
+        else:
+            self._name = validate_component("test_name", test_name)
+        self.allowed_names = allowed_names
+        self.on_new_root = on_new_root
+        self.created_roots: list[Path] = []
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"ForcedTestMode({self._name or self._name_of!r})"
+
+    @property
+    def test_name(self) -> str:
+        """The forced name (computed on first use when given as a function)."""
+        if self._name is None:
+            assert self._name_of is not None
+            self._name = validate_component("test_name", self._name_of())
+        return self._name
 
     def resolve_test_name(self, requested: str | None) -> str:
         """The name a config asking for ``requested`` gets while this activation is on."""
@@ -71,13 +93,13 @@ def active_forced_test_mode() -> ForcedTestMode | None:
 
 @contextmanager
 def forced_test_mode(
-    test_name: str,
+    test_name: str | Callable[[], str],
     *,
     allowed_names: Collection[str] = (),
     on_new_root: Callable[[Path], None] | None = None,
 ) -> Iterator[ForcedTestMode]:
-    """Force test mode named ``test_name`` for every config created inside the block."""
-    validate_component("test_name", test_name)
+    """Force test mode named ``test_name`` (or named by calling it, on first use) for every
+    config created inside the block."""
     activation = ForcedTestMode(test_name, allowed_names, on_new_root)
     with _stack_lock:
         _stack.append(activation)

@@ -78,7 +78,10 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--guard", default=None, help="value for --artifacts-guard, if any")
+    parser.add_argument("--only", default="startup,artifacts,plain", help="what to measure")
+    parser.add_argument("--workers", default="serial,2", help="serial and/or worker counts")
     args = parser.parse_args()
+    only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         suites = {}
@@ -89,26 +92,42 @@ def main() -> None:
             suites[name].write_text(template.format(n=args.tests))
         plugin = ["--artifacts-guard", args.guard] if args.guard else []
         off = ["-p", "no:artifact_manager"]  # default tmp_path: no --basetemp (see above)
-        pairs = (
-            ("artifacts", "test_artifacts_dir", "artifacts", plugin, "tmp_path", "tmp_path", off),
-            ("plain", "plugin on", "plain", plugin, "plugin off", "plain", off),
+        pairs = tuple(
+            pair
+            for pair in (
+                (
+                    "artifacts",
+                    "test_artifacts_dir",
+                    "artifacts",
+                    plugin,
+                    "tmp_path",
+                    "tmp_path",
+                    off,
+                ),
+                ("plain", "plugin on", "plain", plugin, "plugin off", "plain", off),
+            )
+            if pair[0] in only
         )
         print(f"{args.tests} tests, {args.rounds} rounds, alternating; medians of wall time")
-        startup: list[list[float]] = [[], []]
-        for _ in range(args.rounds * 2):
-            startup[1].append(run(suites["one"], off))
-            startup[0].append(run(suites["one"], plugin))
-        a, b = statistics.median(startup[0]), statistics.median(startup[1])
-        print(f"startup   plugin on {a:6.3f}s  plugin off {b:6.3f}s  added {(a - b) * 1e3:+.0f} ms")
-        for label, workers in (("serial", []), ("-n 2", ["-n", "2"])):
+        if "startup" in only:
+            startup: list[list[float]] = [[], []]
+            for _ in range(args.rounds * 2):
+                startup[1].append(run(suites["one"], off))
+                startup[0].append(run(suites["one"], plugin))
+            a, b = statistics.median(startup[0]), statistics.median(startup[1])
+            print(f"startup   plugin on {a:6.3f}s  off {b:6.3f}s  added {(a - b) * 1e3:+.0f} ms")
+        for workers in args.workers.split(","):
+            label, xdist = (
+                ("serial", []) if workers == "serial" else (f"-n {workers}", ["-n", workers])
+            )
             for pair, ours_label, ours_suite, ours_args, base_label, base_suite, base_args in pairs:
                 ours: list[float] = []
                 theirs: list[float] = []
-                run(suites[base_suite], [*workers, *base_args])  # one warm-up each
-                run(suites[ours_suite], [*workers, *ours_args])
+                run(suites[base_suite], [*xdist, *base_args])  # one warm-up each
+                run(suites[ours_suite], [*xdist, *ours_args])
                 for _ in range(args.rounds):
-                    theirs.append(run(suites[base_suite], [*workers, *base_args]))
-                    ours.append(run(suites[ours_suite], [*workers, *ours_args]))
+                    theirs.append(run(suites[base_suite], [*xdist, *base_args]))
+                    ours.append(run(suites[ours_suite], [*xdist, *ours_args]))
                 a, b = statistics.median(ours), statistics.median(theirs)
                 print(
                     f"{label:6s} {pair:9s} {ours_label} {a:6.2f}s  {base_label} {b:6.2f}s  "

@@ -1,7 +1,12 @@
-"""``write_table`` (atomic: temp file, fsync, rename, dir fsync, SHA-256, manifest update)
-against plain polars ``write_parquet`` / ``write_csv`` to the same dir, alternating, in one run.
+"""``write_table`` against plain polars ``write_parquet`` / ``write_csv`` to the same dir,
+alternating, in one run.
 
-    python tests/benchmarks/bench_write_table.py [--rounds 5] [--sizes 1,100]
+``write_table`` is atomic (temp file, rename), hashes the file (SHA-256) and updates the
+manifest; in production (durable by default) it also flushes the file and the dir to disk,
+in test mode (not durable by default) it does not.
+
+    python tests/benchmarks/bench_write_table.py [--rounds 5] [--sizes 1,100] \\
+        [--modes test,production]
 
 Sizes are the frames' in-memory size in MB (int64 + float64 columns).
 """
@@ -25,9 +30,9 @@ def frame(megabytes: int) -> pl.DataFrame:
     return pl.select(position=index, score=(index * 0.618).sin())
 
 
-def timed(fn: Callable[..., object], *args: object) -> float:
+def timed(fn: Callable[..., object], *args: object, **kwargs: object) -> float:
     start = time.perf_counter()
-    fn(*args)
+    fn(*args, **kwargs)
     return time.perf_counter() - start
 
 
@@ -35,24 +40,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sizes", default="1,100")
+    parser.add_argument("--modes", default="test,production")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=".") as tmp:
-        manager = ArtifactManager(ArtifactConfig(mode="test", test_name="bench", data_root=tmp))
-        out = manager.get_artifacts_dir(create=True)
         print(f"{args.rounds} rounds, alternating; medians of wall time")
-        for size in (int(s) for s in args.sizes.split(",")):
-            df = frame(size)
-            for suffix, plain in ((".parquet", df.write_parquet), (".csv", df.write_csv)):
-                ours, theirs = [], []
-                for _ in range(args.rounds):
-                    theirs.append(timed(plain, out / f"plain{suffix}"))
-                    ours.append(timed(manager.write_table, df, f"managed{suffix}"))
-                a, b = statistics.median(ours), statistics.median(theirs)
-                file_mb = (out / f"plain{suffix}").stat().st_size / 1e6
-                print(
-                    f"{size:4d} MB frame {suffix:9s} ({file_mb:7.1f} MB file)  write_table "
-                    f"{a * 1000:8.1f} ms  polars {b * 1000:8.1f} ms  ratio {a / b:.2f}x"
-                )
+        for mode in args.modes.split(","):
+            config = ArtifactConfig(mode=mode, test_name="bench", data_root=tmp)  # type: ignore[arg-type]
+            manager = ArtifactManager(config)
+            out = manager.get_artifacts_dir(create=True)
+            for size in (int(s) for s in args.sizes.split(",")):
+                df = frame(size)
+                for suffix, plain in ((".parquet", df.write_parquet), (".csv", df.write_csv)):
+                    ours, theirs = [], []
+                    for _ in range(args.rounds):
+                        theirs.append(timed(plain, out / f"plain{suffix}"))
+                        ours.append(timed(manager.write_table, df, f"managed{suffix}", force=True))
+                    a, b = statistics.median(ours), statistics.median(theirs)
+                    file_mb = (out / f"plain{suffix}").stat().st_size / 1e6
+                    print(
+                        f"{mode:10s} {size:4d} MB frame {suffix:9s} ({file_mb:7.1f} MB file)  "
+                        f"write_table {a * 1000:8.1f} ms  polars {b * 1000:8.1f} ms  "
+                        f"ratio {a / b:.2f}x"
+                    )
 
 
 if __name__ == "__main__":

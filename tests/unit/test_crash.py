@@ -18,7 +18,8 @@ import sys
 import polars as pl
 from artifact_manager import ArtifactConfig, ArtifactManager
 
-manager = ArtifactManager(ArtifactConfig(mode="production", data_root=sys.argv[1]))
+mode = sys.argv[3]
+manager = ArtifactManager(ArtifactConfig(mode=mode, test_name="t", data_root=sys.argv[1]))
 name = sys.argv[2]
 print("ready", flush=True)
 for generation in range(50):
@@ -28,13 +29,22 @@ for generation in range(50):
 
 
 @pytest.mark.parametrize("name", ["big.tsv", "big.parquet"])
-def test_killed_writer_leaves_old_or_new_complete_file(data_root, name):
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param("production", id="production-durable"),
+        pytest.param("test", id="test-mode-not-synced"),  # atomic renames alone
+    ],
+)
+def test_killed_writer_leaves_old_or_new_complete_file(data_root, name, mode):
     rng = random.Random(20261126)
-    manager = ArtifactManager(ArtifactConfig(mode="production", data_root=data_root))
+    manager = ArtifactManager(ArtifactConfig(mode=mode, test_name="t", data_root=data_root))
     outcomes = {"ok": 0, "modified": 0, "absent": 0}
     for _ in range(8):
         writer = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(data_root), name], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", WRITER, str(data_root), name, mode],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert writer.stdout is not None
         assert writer.stdout.readline().strip() == "ready"

@@ -7,6 +7,7 @@ import pytest
 
 from artifact_manager import (
     ArtifactConfig,
+    ArtifactConfigError,
     ArtifactManager,
     ArtifactPathError,
     create_artifact_manager_from_workflow_config,
@@ -241,6 +242,26 @@ def test_manager_built_from_a_production_config_is_forced_to_test(tmp_path):
     assert manager.config.test_name == "running_test"
     assert forced.created_roots == [eval_dir(tmp_path) / "tests" / "running_test"]
     assert ArtifactManager(production).config.mode == "production"
+
+
+def test_a_forced_name_given_as_a_function_is_computed_once_on_first_use():
+    calls = []
+
+    def name() -> str:
+        calls.append(1)
+        return "lazy_name"
+
+    with forced_test_mode(name) as forced:
+        assert calls == []
+        assert ArtifactConfig(mode="production").test_name == "lazy_name"
+        assert ArtifactConfig().test_name == "lazy_name"
+        assert forced.test_name == "lazy_name"
+    assert calls == [1]
+
+
+def test_a_bad_forced_name_fails_the_first_config_naming_it():
+    with forced_test_mode(lambda: "../escape"), pytest.raises(ArtifactConfigError, match="escape"):
+        ArtifactConfig()
 
 
 def test_forcing_is_seen_by_threads(tmp_path):

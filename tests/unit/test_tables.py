@@ -5,7 +5,13 @@ import os
 import polars as pl
 import pytest
 
-from artifact_manager import ArtifactExistsError, ArtifactPathError
+from artifact_manager import (
+    ArtifactConfig,
+    ArtifactConfigError,
+    ArtifactExistsError,
+    ArtifactManager,
+    ArtifactPathError,
+)
 from artifact_manager.storage.tables import SUFFIXES
 
 DF = pl.DataFrame({"position": [101, 202, 303], "gene": ["BRCA1", "TP53", "EGFR"]})
@@ -101,3 +107,47 @@ def test_replaced_files_leave_no_temp_names_behind(testing):
     names = sorted(os.listdir(testing.get_artifacts_dir()))
     assert names == [".artifacts.manifest.json", ".artifacts.manifest.lock", "t.parquet"]
     assert testing.read_table("t.parquet").height == 1
+
+
+@pytest.fixture
+def syncs(monkeypatch):
+    """The fsync/fdatasync calls made from here on (a spy: each still reaches the disk)."""
+    calls: list[str] = []
+    for name in ("fsync", "fdatasync"):
+        real = getattr(os, name, None)
+        if real is None:
+            continue
+
+        def spy(fd, _real=real, _name=name):
+            calls.append(_name)
+            return _real(fd)
+
+        monkeypatch.setattr(os, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("mode", "durable", "synced"),
+    [
+        pytest.param("production", None, True, id="production-syncs-by-default"),
+        pytest.param("test", None, False, id="test-mode-does-not-by-default"),
+        pytest.param("production", False, False, id="production-opts-out"),
+        pytest.param("test", True, True, id="test-mode-opts-in"),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".tsv", ".parquet"])
+def test_writes_are_flushed_to_disk_by_the_durable_rule(
+    data_root, syncs, mode, durable, synced, suffix
+):
+    config = ArtifactConfig(mode=mode, test_name="t", data_root=data_root, durable=durable)
+    manager = ArtifactManager(config)
+    manager.write_table(DF, f"a{suffix}")
+    manager.write_table(DF, f"a{suffix}", force=True)  # a replacement too
+    assert manager.read_table(f"a{suffix}").equals(DF)
+    assert manager.validate_artifacts().ok
+    assert bool(syncs) is synced, syncs
+
+
+def test_durable_must_be_a_bool_or_none():
+    with pytest.raises(ArtifactConfigError, match=r"durable.*'yes'.*True, False or None"):
+        ArtifactConfig(durable="yes")  # type: ignore[arg-type]

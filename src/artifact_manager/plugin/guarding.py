@@ -61,8 +61,15 @@ def expects_guard(item: pytest.Item) -> bool:
     return ProductionWriteError in expected
 
 
+_EXEMPT = pytest.StashKey[bool]()
+
+
 def is_exempt(item: pytest.Item) -> bool:
-    return item.get_closest_marker(MARKER) is not None
+    """True for a test marked ``allow_production_writes`` (looked up once per item)."""
+    exempt = item.stash.get(_EXEMPT, None)
+    if exempt is None:
+        exempt = item.stash[_EXEMPT] = item.get_closest_marker(MARKER) is not None
+    return exempt
 
 
 @dataclass

@@ -16,6 +16,7 @@ empty dir and the last attempt's dir is the one kept):
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Callable, Iterable
@@ -85,11 +86,15 @@ def config_for_item(
 
 @dataclass
 class _Attempt:
-    test_name: str
-    scope: ExitStack
+    #: Undone when the attempt finishes: the forced test mode, the locks of claimed roots.
+    undo: ExitStack
     activation: ForcedTestMode
     config: ArtifactConfig | None = None
     outcomes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def test_name(self) -> str:
+        return self.activation.test_name
 
 
 _ATTEMPT = pytest.StashKey[_Attempt]()
@@ -119,18 +124,23 @@ class Lifecycle:
         config = (
             config_for_item(item, self.settings) if item.get_closest_marker("artifacts") else None
         )
-        name = config.test_name if config and config.test_name else nodeid_to_test_name(item.nodeid)
-        scope = ExitStack()
-        claim = self._claimer(scope, f"pytest running {item.nodeid}")
-        activation = scope.enter_context(
+        # The name is computed when a config first asks for it: most tests never do.
+        name: str | Callable[[], str] = (
+            config.test_name
+            if config is not None and config.test_name
+            else functools.partial(nodeid_to_test_name, item.nodeid)
+        )
+        undo = ExitStack()
+        claim = self._claimer(undo, f"pytest running {item.nodeid}")
+        activation = undo.enter_context(
             forced_test_mode(name, allowed_names=self.allowed_names, on_new_root=claim)
         )
-        item.stash[_ATTEMPT] = _Attempt(name, scope, activation, config)
+        item.stash[_ATTEMPT] = _Attempt(undo, activation, config)
 
-    def _claimer(self, scope: ExitStack, owner: str) -> Callable[[Path], None]:
+    def _claimer(self, undo: ExitStack, owner: str) -> Callable[[Path], None]:
         def claim(root: Path) -> None:
             lock = acquire(lock_path_for(root), timeout=self.settings.lock_timeout, owner=owner)
-            scope.callback(lock.release)
+            undo.callback(lock.release)
             self.trash.discard(root)  # a kept dir from an earlier run, or an earlier attempt's
 
         return claim
@@ -155,12 +165,12 @@ class Lifecycle:
         failed = "failed" in outcomes
         outcome = "failed" if failed else "skipped" if "skipped" in outcomes else "passed"
         if config is None:
-            attempt.scope.close()
+            attempt.undo.close()
             return outcome, None
         layout = Layout.from_config(config)
         own_root = layout.test_root
         assert own_root is not None
-        with attempt.scope:
+        with attempt.undo:
             roots = [r for r in attempt.activation.created_roots if os.path.lexists(r)]
             keep = self.settings.keep == "all" or (self.settings.keep == "failed" and failed)
             entries = _entries(roots, own_root) if with_files or keep else []

@@ -112,16 +112,25 @@ def fsync_dir(path: Path) -> None:
 
 
 def publish(
-    temp: Path, target: Path, *, replace: bool, synced: bool = False, sync_dir: bool = True
+    temp: Path,
+    target: Path,
+    *,
+    replace: bool,
+    synced: bool = False,
+    sync_dir: bool = True,
+    durable: bool = True,
 ) -> bool:
-    """Move complete file ``temp`` to ``target``, durably.
+    """Move complete file ``temp`` to ``target``, atomically and (``durable``) durably.
 
     With ``replace=False`` the move happens only if ``target`` does not exist (atomically:
     a hard link, then the temp name is dropped); returns False and leaves ``temp`` in place
     when it does. With ``replace=True`` an existing target is replaced atomically.
     ``synced``: the caller already flushed ``temp``. ``sync_dir=False``: the caller flushes
-    the dir itself (once, after several renames in it).
+    the dir itself (once, after several renames in it). ``durable=False``: nothing is
+    flushed; a killed process still leaves the old or the new file, but power loss may not.
     """
+    synced = synced or not durable
+    sync_dir = sync_dir and durable
     if not synced:
         fsync_file(temp)
     if replace:
@@ -140,9 +149,19 @@ def publish(
     return True
 
 
+#: Replaced files from this size on are unlinked in the background (see :func:`_retire`).
+_RETIRE_FROM = 8 << 20
+
+
 def _retire(target: Path) -> Path | None:
-    """Give an existing ``target`` a second (temp) name, so that replacing it does not free
-    its blocks while the caller waits; None when there is nothing to keep or no link."""
+    """Give an existing large ``target`` a second (temp) name, so that replacing it does not
+    free its blocks while the caller waits; None when there is nothing (big) to keep or no
+    link. Freeing a small file's blocks is cheaper than the thread that would do it."""
+    try:
+        if os.lstat(target).st_size < _RETIRE_FROM:
+            return None
+    except OSError:
+        return None
     retired = target.with_name(f"{TEMP_PREFIX}old-{uuid.uuid4().hex[:12]}-{target.name}")
     try:
         os.link(target, retired, follow_symlinks=False)
@@ -155,9 +174,9 @@ def _retire(target: Path) -> Path | None:
 
 
 def _unlink_later(path: Path) -> None:
-    """Drop ``path`` in a background thread: freeing a large file's blocks took 35-130 ms
-    on the project's disk, time a writer need not wait for. Not a daemon: the interpreter
-    waits for it at exit, so nothing is left behind by a normal exit."""
+    """Drop ``path`` in a background thread: freeing a large file's blocks takes long on
+    some disks (see docs/performance.md), time a writer need not wait for. Not a daemon: the
+    interpreter waits for it at exit, so nothing is left behind by a normal exit."""
 
     def unlink() -> None:
         with contextlib.suppress(OSError):

@@ -120,11 +120,12 @@ def artifact_files(root: Path) -> list[TreeFile]:
 
 
 class Manifest:
-    """The manifest of one artifacts dir."""
+    """The manifest of one artifacts dir; ``durable``: flush every update to disk."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.root = root
         self.path = root / MANIFEST_NAME
+        self.durable = durable
 
     def read(self) -> dict[str, ManifestEntry]:
         """The entries by name; ``{}`` when there is no manifest yet."""
@@ -154,7 +155,7 @@ class Manifest:
         temp = temp_path_for(self.path)
         try:
             temp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-            publish(temp, self.path, replace=True, sync_dir=sync_dir)
+            publish(temp, self.path, replace=True, sync_dir=sync_dir, durable=self.durable)
         finally:
             if temp.exists():
                 temp.unlink()
