@@ -5,7 +5,8 @@ Mode resolution, in order:
 1. While :func:`~artifact_manager.testmode.forced_test_mode` is active (the pytest plugin
    turns it on for every test), the mode is ``"test"`` and the test name is the forced one.
 2. An explicit ``mode`` is kept as given: ``mode="test"`` is never turned into production
-   (the seed's auto-detection did that for ``full_genome``; this was the seed's ambiguity).
+   (the original manager's auto-detection turned ``mode="test"`` with ``full_genome`` into
+   production, so a test could write production data).
 3. ``mode=None`` (auto) is ``"production"`` for ``coverage="full_genome"``, else ``"test"``.
 
 A test-mode config without a test name gets a generated one,

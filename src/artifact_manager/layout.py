@@ -141,7 +141,7 @@ class Layout:
         return self.tests_root / self.test_name
 
     @property
-    def base_dir(self) -> Path:
+    def mode_root(self) -> Path:
         """The dir everything of this mode lives in: the test root, or ``E``."""
         return self.test_root or self.eval_dir
 
@@ -153,11 +153,11 @@ class Layout:
 
     @property
     def training_data_dir(self) -> Path:
-        return self.base_dir / TRAINING_DATA
+        return self.mode_root / TRAINING_DATA
 
     @property
     def models_dir(self) -> Path:
-        return self.base_dir / MODELS
+        return self.mode_root / MODELS
 
     @property
     def owned_dirs(self) -> tuple[Path, ...]:

@@ -1,4 +1,8 @@
-"""``ArtifactManager``: the seed's methods with the seed's meaning, made safe.
+"""``ArtifactManager``: where a config's artifacts live, and the rules for writing them.
+
+The methods and attributes of the original ``meta_spliceai`` manager keep their names and
+meaning (``docs/migration.md`` lists the few intended differences); beyond them the manager
+writes tables atomically, keeps a manifest, publishes versions and shares builds.
 
 Directories come from :mod:`artifact_manager.layout`; every name a caller passes is checked
 to stay inside the dir it names (:func:`~artifact_manager.layout.resolve_inside`).
@@ -8,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from artifact_manager.config import ArtifactConfig, Coverage, Mode
 from artifact_manager.errors import (
@@ -52,6 +57,29 @@ __all__ = ["ArtifactManager", "create_artifact_manager_from_workflow_config"]
 #: From this in-memory frame size on, write_table overlaps flushing and hashing with the write.
 _OVERLAP_FROM = 16 << 20
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _original_keyword(old: str, new: str) -> Callable[[_Method], _Method]:
+    """Also accept ``old``, the original manager's name of parameter ``new``, as a keyword
+    (``get_artifact_path(artifact_name=...)``), so code written for it runs unchanged."""
+
+    def decorate(method: _Method) -> _Method:
+        @functools.wraps(method)
+        def wrapper(self: ArtifactManager, *args: Any, **kwargs: Any) -> Any:
+            if old in kwargs:
+                if new in kwargs or args:
+                    raise TypeError(
+                        f"{method.__name__}() got {old!r} and {new!r} for the same argument; "
+                        f"pass {new!r} only"
+                    )
+                kwargs[new] = kwargs.pop(old)
+            return method(self, *args, **kwargs)
+
+        return cast("_Method", wrapper)
+
+    return decorate
+
 
 class ArtifactManager:
     """Paths and overwrite policy for one config's artifacts.
@@ -84,6 +112,17 @@ class ArtifactManager:
     def mode(self) -> Mode:
         return self.config.resolved_mode
 
+    @property
+    def base_dir(self) -> Path:
+        """The eval dir ``<data_root>/<source>/<build>/<base_model>_eval``, in both modes
+        (as the original manager's attribute; the test's own dir is :meth:`get_test_root`)."""
+        return self.layout.eval_dir
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """The artifacts dir, the same path as :meth:`get_artifacts_dir` (not created)."""
+        return self.layout.artifacts_dir
+
     def get_artifacts_dir(self, create: bool = False) -> Path:
         """The dir this mode's prediction artifacts live in."""
         return _maybe_create(self.layout.artifacts_dir, create)
@@ -109,6 +148,7 @@ class ArtifactManager:
 
     # -- artifacts ---------------------------------------------------------------------
 
+    @_original_keyword("artifact_name", "name")
     def get_artifact_path(self, name: str | os.PathLike[str], create_dir: bool = False) -> Path:
         """The path of artifact ``name`` (a relative name inside the artifacts dir).
 
@@ -134,8 +174,9 @@ class ArtifactManager:
             path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
+    @_original_keyword("artifact_path", "path")
     def should_overwrite(self, path: str | os.PathLike[str], force: bool = False) -> bool:
-        """The seed's overwrite table.
+        """Whether a write to ``path`` may replace what is there.
 
         Test mode: always True. Production: True if the file is absent or ``force``.
 
@@ -350,7 +391,7 @@ class ArtifactManager:
             "build": config.build,
             "base_model": config.base_model,
             "test_name": config.test_name,
-            "base_dir": str(self.layout.base_dir),
+            "base_dir": str(self.base_dir),
             "artifacts_dir": str(artifacts_dir),
             "artifacts_exist": artifacts_dir.is_dir(),
             "artifact_count": len(self.list_artifacts("*")),

@@ -34,7 +34,7 @@ _PASSED_THROUGH = ("source", "build", "base_model", "data_root", "durable")
 
 @dataclass(kw_only=True)
 class ArtifactSettings:
-    """Mix-in with the seed's ``mode``/``coverage``/``test_name`` and auto-detection."""
+    """Mix-in with ``mode``/``coverage``/``test_name`` fields and mode auto-detection."""
 
     mode: Mode | None = None
     coverage: Coverage = "gene_subset"

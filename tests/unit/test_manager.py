@@ -204,7 +204,7 @@ def test_summary(test_manager, prod_manager):
         "build": "GRCh37",
         "base_model": "spliceai",
         "test_name": "t1",
-        "base_dir": str(test_manager.get_test_root()),
+        "base_dir": str(test_manager.base_dir),  # the eval dir, as in the original
         "artifacts_dir": str(test_manager.get_artifacts_dir()),
         "artifacts_exist": True,
         "artifact_count": 1,
