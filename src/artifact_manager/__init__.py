@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from artifact_manager.config import ArtifactConfig
 from artifact_manager.errors import (
+    ArtifactBuildError,
     ArtifactConfigError,
     ArtifactError,
     ArtifactExistsError,
     ArtifactLockTimeout,
     ArtifactManifestError,
     ArtifactPathError,
+    ArtifactUsageError,
     ProductionWriteError,
 )
 from artifact_manager.manager import ArtifactManager, create_artifact_manager_from_workflow_config
@@ -19,6 +21,7 @@ from artifact_manager.storage.manifest import ValidationReport
 from artifact_manager.testmode import forced_test_mode
 
 __all__ = [
+    "ArtifactBuildError",
     "ArtifactConfig",
     "ArtifactConfigError",
     "ArtifactError",
@@ -28,6 +31,7 @@ __all__ = [
     "ArtifactManifestError",
     "ArtifactPathError",
     "ArtifactSettings",
+    "ArtifactUsageError",
     "ProductionWriteError",
     "ValidationReport",
     "create_artifact_manager_from_workflow_config",

@@ -15,15 +15,21 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
-from artifact_manager.config import ArtifactConfig, Mode
+from artifact_manager.config import (
+    DEFAULT_BASE_MODEL,
+    DEFAULT_BUILD,
+    DEFAULT_DATA_ROOT,
+    DEFAULT_SOURCE,
+    ENV_DATA_ROOT,
+    ArtifactConfig,
+    Mode,
+)
 from artifact_manager.errors import ArtifactError, ArtifactManifestError
-from artifact_manager.layout import is_internal_name
+from artifact_manager.layout import EVAL_SUFFIX, is_internal_name
 from artifact_manager.manager import ArtifactManager
 from artifact_manager.storage.cleanup import old_dirs
 
 __all__ = ["ExitCode", "build_parser", "main"]
-
-ENV_DATA_ROOT = "ARTIFACTS_DATA_ROOT"
 
 
 class ExitCode(IntEnum):
@@ -47,10 +53,20 @@ def _common(defaults: bool) -> argparse.ArgumentParser:
     # Each also under the plugin's spelling (--artifacts-root, ...), so a command line can be
     # copied from one to the other.
     for option, dest, value, text in (
-        ("root", "root", None, f"Data root (default: ${ENV_DATA_ROOT}, else ./data)"),
-        ("source", "source", "ensembl", "Source dir name (default: ensembl)"),
-        ("build", "build", "GRCh37", "Build dir name (default: GRCh37)"),
-        ("base-model", "base_model", "spliceai", "Base model name (default: spliceai)"),
+        (
+            "root",
+            "root",
+            None,
+            f"Data root (default: ${ENV_DATA_ROOT}, else ./{DEFAULT_DATA_ROOT})",
+        ),
+        ("source", "source", DEFAULT_SOURCE, f"Source dir name (default: {DEFAULT_SOURCE})"),
+        ("build", "build", DEFAULT_BUILD, f"Build dir name (default: {DEFAULT_BUILD})"),
+        (
+            "base-model",
+            "base_model",
+            DEFAULT_BASE_MODEL,
+            f"Base model name (default: {DEFAULT_BASE_MODEL})",
+        ),
     ):
         common.add_argument(
             f"--{option}", f"--artifacts-{option}", dest=dest, default=default(value), help=text
@@ -84,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _manager(args: argparse.Namespace) -> ArtifactManager:
-    root = Path(args.root or os.environ.get(ENV_DATA_ROOT) or "data")
+    root = Path(args.root or os.environ.get(ENV_DATA_ROOT) or DEFAULT_DATA_ROOT)
     if not root.is_dir():
         raise _UsageError(
             f"data root {str(root)!r} does not exist; pass --root or set {ENV_DATA_ROOT}"
@@ -103,7 +119,7 @@ def _manager(args: argparse.Namespace) -> ArtifactManager:
     if not eval_dir.is_dir():
         parent = eval_dir.parent
         known = (
-            sorted(p.name[: -len("_eval")] for p in parent.glob("*_eval"))
+            sorted(p.name[: -len(EVAL_SUFFIX)] for p in parent.glob(f"*{EVAL_SUFFIX}"))
             if parent.is_dir()
             else []
         )

@@ -29,6 +29,11 @@ from artifact_manager.validation import validate_component
 
 __all__ = [
     "COVERAGES",
+    "DEFAULT_BASE_MODEL",
+    "DEFAULT_BUILD",
+    "DEFAULT_DATA_ROOT",
+    "DEFAULT_SOURCE",
+    "ENV_DATA_ROOT",
     "MODES",
     "ArtifactConfig",
     "Coverage",
@@ -41,6 +46,14 @@ Mode = Literal["production", "test"]
 Coverage = Literal["full_genome", "chromosome", "gene_subset"]
 MODES: tuple[Mode, ...] = get_args(Mode)
 COVERAGES: tuple[Coverage, ...] = get_args(Coverage)
+
+# The one definition of each default; the plugin's options and the CLI use these.
+DEFAULT_SOURCE = "ensembl"
+DEFAULT_BUILD = "GRCh37"
+DEFAULT_BASE_MODEL = "spliceai"
+DEFAULT_DATA_ROOT = Path("data")
+#: The environment variable naming the data root (read by the pytest plugin and the CLI).
+ENV_DATA_ROOT = "ARTIFACTS_DATA_ROOT"
 
 
 def generate_test_name() -> str:
@@ -89,11 +102,11 @@ class ArtifactConfig:
 
     mode: Mode | None = None
     coverage: Coverage = "gene_subset"
-    source: str = "ensembl"
-    build: str = "GRCh37"
-    base_model: str = "spliceai"
+    source: str = DEFAULT_SOURCE
+    build: str = DEFAULT_BUILD
+    base_model: str = DEFAULT_BASE_MODEL
     test_name: str | None = None
-    data_root: Path = Path("data")
+    data_root: Path = DEFAULT_DATA_ROOT
     #: Flush every write to disk (fsync) before it counts as done. ``None``: production
     #: does, test mode does not (test artifacts are disposable; atomic renames still
     #: protect them from a killed process, fsync only adds protection from power loss).

@@ -201,3 +201,62 @@ class ArtifactLockTimeout(ArtifactError, TimeoutError):
             f"lock {str(self._lock_path)!r} still held by {self._holder} after "
             f"{self._timeout:g}s; wait for that process to finish or stop it, then retry"
         )
+
+
+class ArtifactUsageError(ArtifactError, ValueError):
+    """A call got an argument it cannot use, or came when it cannot be served."""
+
+    _fields = ("call", "value", "problem", "remedy")
+
+    def __init__(self, call: str, value: object, problem: str, remedy: str) -> None:
+        super().__init__(call, value, problem, remedy)
+        self._call = call
+        self._value = value
+        self._problem = problem
+        self._remedy = remedy
+
+    @property
+    def call(self) -> str:
+        return self._call
+
+    @property
+    def value(self) -> object:
+        return self._value
+
+    @property
+    def problem(self) -> str:
+        return self._problem
+
+    @property
+    def remedy(self) -> str:
+        return self._remedy
+
+    def __str__(self) -> str:
+        return f"{self._call}: {self._value!r} {self._problem}; {self._remedy}"
+
+
+class ArtifactBuildError(ArtifactError, RuntimeError):
+    """A shared build's builder returned without producing the artifact."""
+
+    _fields = ("name", "builder", "remedy")
+
+    def __init__(self, name: str, builder: str, remedy: str) -> None:
+        super().__init__(name, builder, remedy)
+        self._name = name
+        self._builder = builder
+        self._remedy = remedy
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def builder(self) -> str:
+        return self._builder
+
+    @property
+    def remedy(self) -> str:
+        return self._remedy
+
+    def __str__(self) -> str:
+        return f"builder {self._builder} of {self._name!r} produced nothing; {self._remedy}"

@@ -18,12 +18,21 @@ from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from artifact_manager.config import ArtifactConfig, Coverage, Mode
+from artifact_manager.config import (
+    DEFAULT_BASE_MODEL,
+    DEFAULT_BUILD,
+    DEFAULT_DATA_ROOT,
+    DEFAULT_SOURCE,
+    ArtifactConfig,
+    Coverage,
+    Mode,
+)
 from artifact_manager.errors import (
-    ArtifactConfigError,
+    ArtifactBuildError,
     ArtifactExistsError,
     ArtifactLockTimeout,
     ArtifactPathError,
+    ArtifactUsageError,
 )
 from artifact_manager.layout import (
     INTERNAL_PREFIX,
@@ -322,9 +331,9 @@ class ArtifactManager:
                 if built is not None:
                     tables.write_table_to(built, temp)
                 if not temp.is_file():
-                    raise ArtifactPathError(
-                        name,
-                        f"builder {builder!r} wrote nothing",
+                    raise ArtifactBuildError(
+                        self._name_of(path),
+                        repr(builder),
                         "write the artifact to the path the builder is given, "
                         "or return a polars DataFrame",
                     )
@@ -355,8 +364,11 @@ class ArtifactManager:
         use by a running test (its lock is held) is left alone.
         """
         if isinstance(keep_recent, bool) or not isinstance(keep_recent, int) or keep_recent < 0:
-            raise ArtifactConfigError(
-                "keep_recent", keep_recent, "is not a count", "pass a whole number >= 0"
+            raise ArtifactUsageError(
+                "cleanup_old_tests(keep_recent=...)",
+                keep_recent,
+                "is not a count",
+                "pass a whole number >= 0",
             )
         tests_root = self.layout.tests_root
         removed = []
@@ -416,11 +428,11 @@ def _maybe_create(path: Path, create: bool) -> Path:
 def create_artifact_manager_from_workflow_config(
     mode: Mode | None = None,
     coverage: Coverage | None = None,
-    source: str = "ensembl",
-    build: str = "GRCh37",
-    base_model: str = "spliceai",
+    source: str = DEFAULT_SOURCE,
+    build: str = DEFAULT_BUILD,
+    base_model: str = DEFAULT_BASE_MODEL,
     test_name: str | None = None,
-    data_root: str | os.PathLike[str] = "data",
+    data_root: str | os.PathLike[str] = DEFAULT_DATA_ROOT,
 ) -> ArtifactManager:
     """A manager from a workflow's loose settings (``coverage=None`` means gene_subset)."""
     config = ArtifactConfig(

@@ -47,12 +47,12 @@ def test_named_manager_outside_a_test_works_but_unnamed_is_refused(pytester):
     pytester.makeconftest(
         """
         import pytest
-        from artifact_manager import ArtifactConfigError
+        from artifact_manager import ArtifactUsageError
         from artifact_manager.plugin.session import state_of
 
         def pytest_sessionfinish(session):
             factory = state_of(session.config).factory
-            with pytest.raises(ArtifactConfigError, match="pass a name"):
+            with pytest.raises(ArtifactUsageError, match="pass a name"):
                 factory()
             assert factory("late").config.test_name == "late"
             print("FACTORY-OK")

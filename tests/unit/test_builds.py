@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from artifact_manager import ArtifactPathError
+from artifact_manager import ArtifactBuildError
 
 DF = pl.DataFrame({"a": [1, 2, 3]})
 
@@ -74,7 +74,7 @@ def test_failing_builder_leaves_nothing_and_the_next_caller_builds(testing):
 
 
 def test_builder_writing_nothing_is_a_clear_error(testing):
-    with pytest.raises(ArtifactPathError, match="wrote nothing"):
+    with pytest.raises(ArtifactBuildError, match="produced nothing"):
         testing.get_or_build("ref.tsv", lambda p: None)
 
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from artifact_manager import ArtifactConfig, ArtifactConfigError, ArtifactManager
+from artifact_manager import ArtifactConfig, ArtifactManager, ArtifactUsageError
 from artifact_manager.layout import lock_path_for
 from artifact_manager.storage.locks import acquire
 
@@ -64,5 +64,5 @@ def test_missing_tests_root_removes_nothing(testing):
 
 @pytest.mark.parametrize("keep", [-1, 1.5, "5", True])
 def test_bad_keep_recent_is_refused(testing, keep):
-    with pytest.raises(ArtifactConfigError, match="keep_recent"):
+    with pytest.raises(ArtifactUsageError, match="keep_recent"):
         testing.cleanup_old_tests(keep_recent=keep)

@@ -7,11 +7,13 @@ from pathlib import Path
 import pytest
 
 from artifact_manager import (
+    ArtifactBuildError,
     ArtifactConfigError,
     ArtifactError,
     ArtifactExistsError,
     ArtifactLockTimeout,
     ArtifactPathError,
+    ArtifactUsageError,
     ProductionWriteError,
 )
 
@@ -45,6 +47,18 @@ ERRORS = [
         TimeoutError,
         ["'/l/.lock'", "pid 42", "2.5s"],
         id="lock-timeout",
+    ),
+    pytest.param(
+        ArtifactUsageError("cleanup_old_tests(keep_recent=...)", -1, "is not a count", "pass 0+"),
+        ValueError,
+        ["keep_recent", "-1", "pass 0+"],
+        id="usage",
+    ),
+    pytest.param(
+        ArtifactBuildError("genome.parquet", "<function build>", "write the path it is given"),
+        RuntimeError,
+        ["'genome.parquet'", "<function build>", "write the path"],
+        id="build",
     ),
 ]
 

@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from artifact_manager.config import ArtifactConfig, Coverage
-from artifact_manager.errors import ArtifactConfigError
+from artifact_manager.errors import ArtifactUsageError
 from artifact_manager.layout import INTERNAL_PREFIX, Layout, lock_path_for
 from artifact_manager.manager import ArtifactManager
 from artifact_manager.plugin.options import PluginSettings
-from artifact_manager.plugin.report import Report
+from artifact_manager.plugin.report import ArtifactReport
 from artifact_manager.storage.locks import acquire
 from artifact_manager.storage.trash import Trash
 from artifact_manager.testmode import active_forced_test_mode
@@ -38,7 +38,7 @@ class ArtifactManagerFactory:
         self,
         settings: PluginSettings,
         allowed_names: set[str],
-        report: Report,
+        report: ArtifactReport,
         session_id: str,
         trash: Trash,
     ) -> None:
@@ -62,8 +62,11 @@ class ArtifactManagerFactory:
         coverage: Coverage = "gene_subset",
     ) -> ArtifactManager:
         if name is None and active_forced_test_mode() is None:
-            raise ArtifactConfigError(
-                "name", None, "no test is running", "pass a name for a dir shared across tests"
+            raise ArtifactUsageError(
+                "artifact_manager_factory()",
+                name,
+                "names no dir, and no test is running to lend its own",
+                "pass a name for a dir shared across tests, or call it inside a test",
             )
         if name is not None:
             self._allowed_names.add(validate_component("test_name", name))

@@ -19,7 +19,7 @@ from artifact_manager.guard import audit, polars_hook, strict
 from artifact_manager.guard.audit import Guard, Violation
 from artifact_manager.guard.detect import Watcher, make_watcher
 from artifact_manager.guard.policy import GuardPolicy
-from artifact_manager.plugin.report import Report
+from artifact_manager.plugin.report import ArtifactReport
 
 __all__ = [
     "GUARD_MODES",
@@ -255,7 +255,7 @@ class WatchHooks:
     """Hooks that get no ``config``: they see tests start and finish (on the xdist controller,
     as workers report them) and give the watcher's findings to the report."""
 
-    def __init__(self, guard: GuardSession, report: Report) -> None:
+    def __init__(self, guard: GuardSession, report: ArtifactReport) -> None:
         self._guard = guard
         self._report = report
 

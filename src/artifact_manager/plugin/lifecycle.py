@@ -32,7 +32,7 @@ from artifact_manager.errors import ArtifactConfigError
 from artifact_manager.layout import Layout, lock_path_for
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.options import PluginSettings
-from artifact_manager.plugin.report import TestRecord
+from artifact_manager.plugin.report import ArtifactRecord
 from artifact_manager.storage.checksum import sha256_file
 from artifact_manager.storage.cleanup import TreeFile, tree_files
 from artifact_manager.storage.locks import acquire
@@ -150,7 +150,7 @@ class Lifecycle:
         if attempt is not None:
             attempt.outcomes[report.when] = report.outcome
 
-    def finish(self, item: pytest.Item, with_files: bool) -> tuple[str, TestRecord | None]:
+    def finish(self, item: pytest.Item, with_files: bool) -> tuple[str, ArtifactRecord | None]:
         """Keep or delete the attempt's roots, then release their locks and stop forcing.
 
         Returns the attempt's outcome and, if it claimed a dir or files were asked for, its
@@ -172,12 +172,12 @@ class Lifecycle:
         assert own_root is not None
         with attempt.undo:
             roots = [r for r in attempt.activation.created_roots if os.path.lexists(r)]
-            keep = self.settings.keep == "all" or (self.settings.keep == "failed" and failed)
+            keep = self.settings.keeps(failed)
             entries = _entries(roots, own_root) if with_files or keep else []
             files = [_describe(name, e) for name, e in entries] if with_files else []
             if not keep:
                 self._discard_all(roots)
-        return outcome, TestRecord(
+        return outcome, ArtifactRecord(
             nodeid=item.nodeid,
             test_name=attempt.test_name,
             artifacts_dir=str(layout.artifacts_dir),

@@ -16,6 +16,13 @@ from typing import Literal, get_args
 
 import pytest
 
+from artifact_manager.config import (
+    DEFAULT_BASE_MODEL,
+    DEFAULT_BUILD,
+    DEFAULT_DATA_ROOT,
+    DEFAULT_SOURCE,
+    ENV_DATA_ROOT,
+)
 from artifact_manager.errors import ArtifactConfigError
 from artifact_manager.plugin.guarding import GUARD_MODES, GuardMode
 from artifact_manager.validation import validate_component
@@ -24,19 +31,24 @@ __all__ = ["KEEP_CHOICES", "Keep", "PluginSettings", "add_options"]
 
 Keep = Literal["none", "failed", "all"]
 KEEP_CHOICES: tuple[Keep, ...] = get_args(Keep)
-ENV_DATA_ROOT = "ARTIFACTS_DATA_ROOT"
 DEFAULT_LOCK_TIMEOUT = 60.0
 
 # (option, dest, ini key, help, default)
 _NAME_OPTIONS = (
-    ("--artifacts-source", "artifacts_source", "artifacts_source", "Source dir name", "ensembl"),
-    ("--artifacts-build", "artifacts_build", "artifacts_build", "Build dir name", "GRCh37"),
+    (
+        "--artifacts-source",
+        "artifacts_source",
+        "artifacts_source",
+        "Source dir name",
+        DEFAULT_SOURCE,
+    ),
+    ("--artifacts-build", "artifacts_build", "artifacts_build", "Build dir name", DEFAULT_BUILD),
     (
         "--artifacts-base-model",
         "artifacts_base_model",
         "artifacts_base_model",
         "Base model name (dir <name>_eval)",
-        "spliceai",
+        DEFAULT_BASE_MODEL,
     ),
 )
 
@@ -50,11 +62,11 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         metavar="PATH",
         help="Data root holding <source>/<build>/<model>_eval (ini artifacts_data_root, "
-        f"env {ENV_DATA_ROOT}); default: data under the rootdir",
+        f"env {ENV_DATA_ROOT}); default: {DEFAULT_DATA_ROOT} under the rootdir",
     )
     parser.addini(
         "artifacts_data_root",
-        "Data root, relative to the ini file's dir; default: data",
+        f"Data root, relative to the ini file's dir; default: {DEFAULT_DATA_ROOT}",
         default="",
     )
     for option, dest, ini, text, default in _NAME_OPTIONS:
@@ -147,7 +159,7 @@ def _resolve_data_root(config: pytest.Config) -> Path:
     env = os.environ.get(ENV_DATA_ROOT, "").strip()
     if env:
         return invocation_dir / Path(env).expanduser()
-    return config.rootpath / "data"
+    return config.rootpath / DEFAULT_DATA_ROOT
 
 
 @dataclass(frozen=True)
@@ -164,6 +176,11 @@ class PluginSettings:
     guard: GuardMode = "on"
     protect: tuple[Path, ...] = ()
     allow: tuple[Path, ...] = ()
+
+    def keeps(self, failed: bool) -> bool:
+        """Whether the keep policy keeps a dir whose test (or, for a shared dir, any test of
+        the session) ``failed``: ``all`` keeps every dir, ``failed`` those, ``none`` none."""
+        return self.keep == "all" or (self.keep == "failed" and failed)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> PluginSettings:

@@ -9,14 +9,12 @@ from typing import Any
 
 import pytest
 
-__all__ = ["Report", "TestRecord"]
+__all__ = ["ArtifactRecord", "ArtifactReport"]
 
 
 @dataclass
-class TestRecord:
+class ArtifactRecord:
     """One test's artifacts (one entry of the JSON report's ``tests`` list)."""
-
-    __test__ = False  # not a test class, whatever pytest thinks of its name
 
     nodeid: str
     test_name: str
@@ -30,10 +28,10 @@ class TestRecord:
 
 
 @dataclass
-class Report:
+class ArtifactReport:
     """Everything the session learnt; workers ship theirs to the controller as a payload."""
 
-    records: dict[str, TestRecord] = field(default_factory=dict)
+    records: dict[str, ArtifactRecord] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
     shared_roots: set[str] = field(default_factory=set)
     #: Session-level violations: changes no single test could be blamed for.
@@ -52,7 +50,7 @@ class Report:
     def violation_count(self) -> int:
         return len(self.violations) + sum(len(v) for v in self.test_violations.values())
 
-    def add(self, nodeid: str, outcome: str, record: TestRecord | None) -> None:
+    def add(self, nodeid: str, outcome: str, record: ArtifactRecord | None) -> None:
         """Note a test's outcome and record; a rerun replaces the earlier attempt's."""
         self.outcomes[nodeid] = outcome
         if record is not None:
@@ -79,7 +77,7 @@ class Report:
     def merge(self, payload: dict[str, Any]) -> None:
         self.outcomes.update(payload.get("outcomes", {}))
         for raw in payload.get("records", []):
-            self.records[raw["nodeid"]] = TestRecord(**raw)
+            self.records[raw["nodeid"]] = ArtifactRecord(**raw)
         self.shared_roots.update(payload.get("shared_roots", []))
         self.violations.extend(payload.get("violations", []))
         for nodeid, found in payload.get("test_violations", {}).items():

@@ -14,7 +14,7 @@ from artifact_manager.plugin.factory import ArtifactManagerFactory
 from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
 from artifact_manager.plugin.options import PluginSettings
-from artifact_manager.plugin.report import Report
+from artifact_manager.plugin.report import ArtifactReport
 from artifact_manager.storage.trash import Trash
 
 __all__ = ["STATE_KEY", "SessionState", "state_of"]
@@ -31,7 +31,7 @@ class SessionState:
     session_id: str
     is_worker: bool
     allowed_names: set[str] = field(default_factory=set)
-    report: Report = field(default_factory=Report)
+    report: ArtifactReport = field(default_factory=ArtifactReport)
 
     def __post_init__(self) -> None:
         self.trash = Trash(owner=f"pytest session {self.session_id}")
@@ -83,8 +83,7 @@ class SessionState:
             if workeroutput is not None:
                 workeroutput[PAYLOAD_KEY] = self.report.payload()
         else:
-            keep = self.settings.keep
-            if keep != "all" and not (keep == "failed" and self.report.any_failed):
+            if not self.settings.keeps(self.report.any_failed):
                 self.factory.remove_shared(self.report.shared_roots)
             if self.settings.report_path is not None:
                 self.report.write(self.settings.report_path)

@@ -50,8 +50,8 @@ def flushing(path: Path, interval: float = 0.05) -> Iterator[None]:
     """Create ``path`` and flush it to disk every ``interval`` s while the block writes it.
 
     The writer (polars, in Rust) serialises on the CPU while the kernel writes back what is
-    already there, so the final flush has little left to do: on the project's machine this
-    took ``write_table`` of a 100 MB frame from ~1.7x to ~1.2x of a plain polars write.
+    already there, so the final flush has little left to do (the effect on large frames is
+    in ``docs/performance.md``).
     """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
     done = threading.Event()

@@ -107,9 +107,10 @@ class _HashingSink(io.RawIOBase):
         return self.size
 
 
-#: Formats written through :class:`_HashingSink` (hashed as they are written): measured as
-#: fast as polars writing the path itself for CSV, so the separate hash pass goes away. For
-#: parquet, IPC and NDJSON the file object was slower (1.4x), so they are hashed afterwards.
+#: Formats written through :class:`_HashingSink` (hashed as they are written): for CSV this
+#: is as fast as polars writing the path itself, so the separate hash pass goes away; for
+#: parquet, IPC and NDJSON the file object is slower, so they are hashed afterwards
+#: (``docs/storage.md`` has the figures).
 HASHED_WHILE_WRITTEN = (".csv", ".tsv")
 
 

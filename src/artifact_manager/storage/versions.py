@@ -13,13 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import uuid
 from datetime import date
 from pathlib import Path
 
 from artifact_manager.errors import ArtifactPathError
 from artifact_manager.layout import INTERNAL_PREFIX, LATEST, version_number
-from artifact_manager.storage.atomic import TEMP_PREFIX, fsync_dir
+from artifact_manager.storage.atomic import fsync_dir, temp_path_for
 from artifact_manager.storage.cleanup import remove_tree
 from artifact_manager.storage.locks import acquire
 from artifact_manager.storage.manifest import Manifest, ManifestEntry, artifact_files, writer_id
@@ -59,7 +58,7 @@ def _swap_latest(root: Path, target: str) -> None:
             "is a real dir or file, not a version pointer",
             "move it aside; 'latest' must be the symlink publish_version() manages",
         )
-    link = root / f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{LATEST}"
+    link = temp_path_for(root / LATEST)
     os.symlink(target, link, target_is_directory=True)
     try:
         os.replace(link, latest)
@@ -80,7 +79,7 @@ def publish(root: Path, *, today: date | None = None) -> str:
     with acquire(root / VERSIONS_LOCK, timeout=_LOCK_TIMEOUT, owner="publishing a version"):
         numbers = [version_number(name) or 0 for name in list_versions(root)]
         name = f"v{max(numbers, default=0) + 1}_{stamp}"
-        staging = root / f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{name}"
+        staging = temp_path_for(root / name)
         try:
             writer = writer_id()
             entries = []
