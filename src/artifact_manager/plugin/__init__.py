@@ -16,8 +16,8 @@ from artifact_manager.plugin.fixtures import (
     test_artifacts_dir,
 )
 from artifact_manager.plugin.guarding import (
-    WATCH_HOOKS,
-    WatchHooks,
+    GUARD_HOOKS,
+    GuardHooks,
     check_exemption_markers,
     is_exempt,
 )
@@ -53,7 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state.guard.check_strict_available()
     config.stash[STATE_KEY] = state
     if state.guard.active:
-        config.pluginmanager.register(WatchHooks(state.guard, state.report), WATCH_HOOKS)
+        config.pluginmanager.register(GuardHooks(state.guard, state.report), GUARD_HOOKS)
     if config.pluginmanager.hasplugin("xdist"):
         from artifact_manager.plugin.xdist import XdistHooks
 
@@ -70,7 +70,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    hooks = config.pluginmanager.get_plugin(WATCH_HOOKS)
+    hooks = config.pluginmanager.get_plugin(GUARD_HOOKS)
     if hooks is not None:
         config.pluginmanager.unregister(hooks)
 
@@ -94,41 +94,18 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     state.guard.enter(item, "setup")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
-    state_of(item.config).guard.enter(item, "call")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_teardown(item: pytest.Item) -> None:
-    state_of(item.config).guard.enter(item, "teardown")
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(
-    fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
-) -> Generator[None, object, object]:
-    guard = state_of(request.config).guard
-    if not guard.active:
-        return (yield)
-    previous = guard.enter_fixture(fixturedef.argname, fixturedef.scope)
-    try:
-        return (yield)
-    finally:
-        guard.leave_fixture(previous)
-
-
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     state = state_of(item.config)
-    if report.when == "teardown" and not state.is_worker:
-        state.guard.changes_of(item)  # what changed during the test, seen by the watcher
-    if is_exempt(item):
-        report.artifact_manager_exempt = True  # type: ignore[attr-defined]  # for the controller
-    state.report.note_violations(item.nodeid, state.guard.judge(item, report))
+    if state.guard.active:
+        if report.when == "teardown" and not state.is_worker:
+            state.guard.changes_of(item)  # what changed during the test, seen by the watcher
+        if is_exempt(item):
+            report.artifact_manager_exempt = True  # type: ignore[attr-defined]  # for xdist
+        state.report.note_violations(item.nodeid, state.guard.judge(item, report))
     state.lifecycle.note(item, report)
     if report.when == "teardown":
         state.guard.leave()

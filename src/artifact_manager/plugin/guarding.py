@@ -7,7 +7,7 @@ Precedence: ``@pytest.mark.allow_production_writes(reason=...)`` (exempts one te
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,11 +22,11 @@ from artifact_manager.guard.policy import GuardPolicy
 from artifact_manager.plugin.report import ArtifactReport
 
 __all__ = [
+    "GUARD_HOOKS",
     "GUARD_MODES",
-    "WATCH_HOOKS",
+    "GuardHooks",
     "GuardMode",
     "GuardSession",
-    "WatchHooks",
     "check_exemption_markers",
     "is_exempt",
 ]
@@ -248,16 +248,39 @@ class GuardSession:
         return violations
 
 
-WATCH_HOOKS = "artifact_manager.watch"
+GUARD_HOOKS = "artifact_manager.guard"
 
 
-class WatchHooks:
-    """Hooks that get no ``config``: they see tests start and finish (on the xdist controller,
-    as workers report them) and give the watcher's findings to the report."""
+class GuardHooks:
+    """The guard's own hooks, registered only when the guard is on (``off`` pays nothing).
+
+    They arm the guard for the call and the teardown (the setup is armed by the plugin's
+    setup hook, after the test's dir is set up), attribute writes to the fixture being set
+    up, and see tests start and finish (on the xdist controller, as workers report them) to
+    give the watcher's findings to the report.
+    """
 
     def __init__(self, guard: GuardSession, report: ArtifactReport) -> None:
         self._guard = guard
         self._report = report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        self._guard.enter(item, "call")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self._guard.enter(item, "teardown")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(
+        self, fixturedef: pytest.FixtureDef[object]
+    ) -> Generator[None, object, object]:
+        previous = self._guard.enter_fixture(fixturedef.argname, fixturedef.scope)
+        try:
+            return (yield)
+        finally:
+            self._guard.leave_fixture(previous)
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self._report.violations.extend(self._guard.test_started(nodeid))
