@@ -11,7 +11,29 @@ from __future__ import annotations
 
 import errno
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
+
+_T = TypeVar("_T")
+
+
+class _Field(Generic[_T]):
+    """A read-only field of an error, stored as ``_<name>`` by its ``__init__``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._attr = "_" + name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Field[_T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> _T: ...
+    def __get__(self, obj: object | None, owner: type) -> _T | _Field[_T]:
+        if obj is None:
+            return self
+        value: _T = getattr(obj, self._attr)
+        return value
+
+    def __set__(self, obj: object, value: _T) -> None:
+        raise AttributeError(f"{self._attr[1:]} is read-only")
 
 
 class ArtifactError(Exception):
@@ -34,6 +56,10 @@ class ArtifactConfigError(ArtifactError, ValueError):
     """A configuration field has a value that cannot be used."""
 
     _fields = ("field", "value", "problem", "remedy")
+    field: _Field[str] = _Field()
+    value: _Field[object] = _Field()
+    problem: _Field[str] = _Field()
+    remedy: _Field[str] = _Field()
 
     def __init__(self, field: str, value: object, problem: str, remedy: str) -> None:
         super().__init__(field, value, problem, remedy)
@@ -41,22 +67,6 @@ class ArtifactConfigError(ArtifactError, ValueError):
         self._value = value
         self._problem = problem
         self._remedy = remedy
-
-    @property
-    def field(self) -> str:
-        return self._field
-
-    @property
-    def value(self) -> object:
-        return self._value
-
-    @property
-    def problem(self) -> str:
-        return self._problem
-
-    @property
-    def remedy(self) -> str:
-        return self._remedy
 
     def __str__(self) -> str:
         return f"invalid {self._field}={self._value!r}: {self._problem}; {self._remedy}"
@@ -66,24 +76,15 @@ class ArtifactPathError(ArtifactError, ValueError):
     """An artifact name, model version or path leads outside the dir it must stay in."""
 
     _fields = ("value", "problem", "remedy")
+    value: _Field[object] = _Field()
+    problem: _Field[str] = _Field()
+    remedy: _Field[str] = _Field()
 
     def __init__(self, value: object, problem: str, remedy: str) -> None:
         super().__init__(value, problem, remedy)
         self._value = value
         self._problem = problem
         self._remedy = remedy
-
-    @property
-    def value(self) -> object:
-        return self._value
-
-    @property
-    def problem(self) -> str:
-        return self._problem
-
-    @property
-    def remedy(self) -> str:
-        return self._remedy
 
     def __str__(self) -> str:
         return f"{self._value!r}: {self._problem}; {self._remedy}"
@@ -93,19 +94,13 @@ class ArtifactExistsError(ArtifactError, FileExistsError):
     """A production artifact exists and the write did not ask to replace it."""
 
     _fields = ("path", "remedy")
+    path: _Field[Path] = _Field()
+    remedy: _Field[str] = _Field()
 
     def __init__(self, path: str | Path, remedy: str) -> None:
         OSError.__init__(self, errno.EEXIST, "production artifact exists", str(path))
         self._path = Path(path)
         self._remedy = remedy
-
-    @property
-    def path(self) -> Path:
-        return self._path
-
-    @property
-    def remedy(self) -> str:
-        return self._remedy
 
     def __str__(self) -> str:
         return (
@@ -117,6 +112,10 @@ class ProductionWriteError(ArtifactError, PermissionError):
     """A test (or its fixtures) tried to change a protected production path."""
 
     _fields = ("test", "path", "operation", "remedy")
+    test: _Field[str] = _Field()
+    path: _Field[Path] = _Field()
+    operation: _Field[str] = _Field()
+    remedy: _Field[str] = _Field()
 
     def __init__(self, test: str, path: str | Path, operation: str, remedy: str) -> None:
         OSError.__init__(self, errno.EACCES, "production write blocked", str(path))
@@ -124,22 +123,6 @@ class ProductionWriteError(ArtifactError, PermissionError):
         self._path = Path(path)
         self._operation = operation
         self._remedy = remedy
-
-    @property
-    def test(self) -> str:
-        return self._test
-
-    @property
-    def path(self) -> Path:
-        return self._path
-
-    @property
-    def operation(self) -> str:
-        return self._operation
-
-    @property
-    def remedy(self) -> str:
-        return self._remedy
 
     def __str__(self) -> str:
         return (
@@ -152,19 +135,13 @@ class ArtifactManifestError(ArtifactError, ValueError):
     """A manifest cannot be read (corrupt, or written by an unknown version)."""
 
     _fields = ("path", "problem")
+    path: _Field[Path] = _Field()
+    problem: _Field[str] = _Field()
 
     def __init__(self, path: str | Path, problem: str) -> None:
         super().__init__(str(path), problem)
         self._path = Path(path)
         self._problem = problem
-
-    @property
-    def path(self) -> Path:
-        return self._path
-
-    @property
-    def problem(self) -> str:
-        return self._problem
 
     def __str__(self) -> str:
         return (
@@ -177,24 +154,15 @@ class ArtifactLockTimeout(ArtifactError, TimeoutError):
     """A lock that guards a dir or a shared build was not released in time."""
 
     _fields = ("lock_path", "timeout", "holder")
+    lock_path: _Field[Path] = _Field()
+    timeout: _Field[float] = _Field()
+    holder: _Field[str] = _Field()
 
     def __init__(self, lock_path: str | Path, timeout: float, holder: str) -> None:
         super().__init__(str(lock_path), timeout, holder)
         self._lock_path = Path(lock_path)
         self._timeout = timeout
         self._holder = holder
-
-    @property
-    def lock_path(self) -> Path:
-        return self._lock_path
-
-    @property
-    def timeout(self) -> float:
-        return self._timeout
-
-    @property
-    def holder(self) -> str:
-        return self._holder
 
     def __str__(self) -> str:
         return (
@@ -207,6 +175,10 @@ class ArtifactUsageError(ArtifactError, ValueError):
     """A call got an argument it cannot use, or came when it cannot be served."""
 
     _fields = ("call", "value", "problem", "remedy")
+    call: _Field[str] = _Field()
+    value: _Field[object] = _Field()
+    problem: _Field[str] = _Field()
+    remedy: _Field[str] = _Field()
 
     def __init__(self, call: str, value: object, problem: str, remedy: str) -> None:
         super().__init__(call, value, problem, remedy)
@@ -214,22 +186,6 @@ class ArtifactUsageError(ArtifactError, ValueError):
         self._value = value
         self._problem = problem
         self._remedy = remedy
-
-    @property
-    def call(self) -> str:
-        return self._call
-
-    @property
-    def value(self) -> object:
-        return self._value
-
-    @property
-    def problem(self) -> str:
-        return self._problem
-
-    @property
-    def remedy(self) -> str:
-        return self._remedy
 
     def __str__(self) -> str:
         return f"{self._call}: {self._value!r} {self._problem}; {self._remedy}"
@@ -239,24 +195,15 @@ class ArtifactBuildError(ArtifactError, RuntimeError):
     """A shared build's builder returned without producing the artifact."""
 
     _fields = ("name", "builder", "remedy")
+    name: _Field[str] = _Field()
+    builder: _Field[str] = _Field()
+    remedy: _Field[str] = _Field()
 
     def __init__(self, name: str, builder: str, remedy: str) -> None:
         super().__init__(name, builder, remedy)
         self._name = name
         self._builder = builder
         self._remedy = remedy
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def builder(self) -> str:
-        return self._builder
-
-    @property
-    def remedy(self) -> str:
-        return self._remedy
 
     def __str__(self) -> str:
         return f"builder {self._builder} of {self._name!r} produced nothing; {self._remedy}"
