@@ -80,7 +80,7 @@ def test_empty_or_missing_dir_validates(testing):
     assert testing.validate_artifacts().ok
 
 
-def test_record_artifact_adds_a_file_written_the_seeds_way(testing):
+def test_record_artifact_adds_a_file_written_by_other_means(testing):
     path = testing.get_artifact_path("seed.tsv", create_dir=True)
     DF.write_csv(path, separator="\t")
     assert testing.validate_artifacts().unlisted == ["seed.tsv"]
@@ -121,3 +121,50 @@ def test_four_processes_writing_100_tables_each_lose_no_entry(data_root, testing
     entries = manager.manifest.read()
     assert len(entries) == 400
     assert manager.validate_artifacts().ok
+
+
+def test_a_line_torn_by_a_crash_is_the_update_that_did_not_happen(testing):
+    testing.write_table(DF, "a.tsv")
+    journal = testing.get_artifacts_dir() / ".artifacts.manifest.journal"
+    with journal.open("ab") as handle:
+        handle.write(b'{"add":[{"name":"b.tsv","si')  # killed mid-append
+    assert set(testing.manifest.read()) == {"a.tsv"}
+    testing.write_table(DF, "c.tsv")  # the next append starts on a line of its own...
+    assert set(testing.manifest.read()) == {"a.tsv", "c.tsv"}  # ...and is read whole
+
+
+def test_a_corrupt_journal_line_is_a_clear_error_naming_the_line(testing):
+    testing.write_table(DF, "a.tsv")
+    journal = testing.get_artifacts_dir() / ".artifacts.manifest.journal"
+    with journal.open("ab") as handle:
+        handle.write(b"not json\n")
+    with pytest.raises(ArtifactManifestError, match=r"journal.*corrupt at line 2"):
+        testing.validate_artifacts()
+
+
+def test_a_long_journal_is_folded_into_the_snapshot(testing, monkeypatch):
+    from artifact_manager.storage import manifest
+
+    monkeypatch.setattr(manifest, "COMPACT_AFTER", 2_000)
+    for index in range(40):
+        testing.write_table(DF, f"t{index}.tsv")
+    testing.manifest.update(remove=["t0.tsv"])
+    out = testing.get_artifacts_dir()
+    assert (out / ".artifacts.manifest.json").stat().st_size > 0
+    assert (out / ".artifacts.manifest.journal").stat().st_size < 2_000 + 400
+    entries = testing.manifest.read()
+    assert set(entries) == {f"t{i}.tsv" for i in range(1, 40)}
+    (out / "t0.tsv").unlink()
+    assert testing.validate_artifacts().ok
+
+
+def test_replaying_a_journal_already_in_the_snapshot_changes_nothing(testing):
+    for name in ("a.tsv", "b.tsv"):
+        testing.write_table(DF, name)
+    testing.manifest.update(remove=["a.tsv"])
+    manifest = testing.manifest
+    journal = manifest.journal.read_bytes()
+    entries = manifest.read()
+    manifest._write(entries, sync_dir=False)  # a crash after the snapshot, before the truncate
+    assert manifest.journal.read_bytes() == journal
+    assert manifest.read() == entries

@@ -76,7 +76,7 @@ def test_failed_write_leaves_no_temp_file_and_the_old_file(testing):
         testing.write_table(nested, "t.csv")
     assert path.read_bytes() == before
     assert sorted(os.listdir(path.parent)) == [
-        ".artifacts.manifest.json",
+        ".artifacts.manifest.journal",
         ".artifacts.manifest.lock",
         "t.csv",
     ]
@@ -105,7 +105,7 @@ def test_replaced_files_leave_no_temp_names_behind(testing):
         if thread.name == "artifact-unlink":
             thread.join(timeout=30)
     names = sorted(os.listdir(testing.get_artifacts_dir()))
-    assert names == [".artifacts.manifest.json", ".artifacts.manifest.lock", "t.parquet"]
+    assert names == [".artifacts.manifest.journal", ".artifacts.manifest.lock", "t.parquet"]
     assert testing.read_table("t.parquet").height == 1
 
 

@@ -1,8 +1,13 @@
 """The manifest of an artifacts dir: what was written, how big, its SHA-256, when, by whom.
 
-The manifest is ``.artifacts.manifest.json`` in the dir. Every update is a read-modify-write
-under ``.artifacts.manifest.lock`` and lands atomically (temp file, fsync, rename), so
-concurrent writers never lose an entry and a crash leaves the old or the new manifest.
+The manifest is a snapshot, ``.artifacts.manifest.json``, plus a journal of the updates made
+since, ``.artifacts.manifest.journal``: one JSON line per update, appended under
+``.artifacts.manifest.lock`` (and flushed to disk when durable), so concurrent writers never
+lose an entry and an update costs one small append instead of rewriting the whole manifest.
+Reading replays the journal over the snapshot; a line torn by a crash is the update that did
+not happen. When the journal grows past :data:`COMPACT_AFTER` bytes, the writer that notices
+folds it into a new snapshot (temp file, rename) and empties it; replaying a journal over a
+snapshot that already holds it changes nothing, so a crash between the two loses nothing.
 
 Artifacts are the regular files below the dir, named by their relative POSIX path, except
 the manager's own files (``.artifacts.*``) and versioning (``v<N>_<date>/`` and ``latest``
@@ -23,12 +28,14 @@ from typing import Any
 
 from artifact_manager.errors import ArtifactManifestError
 from artifact_manager.layout import INTERNAL_PREFIX, is_versioning_name
-from artifact_manager.storage.atomic import publish, temp_path_for
+from artifact_manager.storage.atomic import fsync_dir, publish, temp_path_for
 from artifact_manager.storage.checksum import sha256_file
 from artifact_manager.storage.cleanup import TreeFile, tree_files
 from artifact_manager.storage.locks import acquire
 
 __all__ = [
+    "COMPACT_AFTER",
+    "JOURNAL_NAME",
     "MANIFEST_NAME",
     "Manifest",
     "ManifestEntry",
@@ -38,7 +45,11 @@ __all__ = [
 ]
 
 MANIFEST_NAME = INTERNAL_PREFIX + "manifest.json"
+JOURNAL_NAME = INTERNAL_PREFIX + "manifest.journal"
 MANIFEST_LOCK = INTERNAL_PREFIX + "manifest.lock"
+#: Journal size (bytes) from which an update folds the journal into the snapshot.
+COMPACT_AFTER = 256 << 10
+_JOURNAL_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 _FORMAT = 1
 _LOCK_TIMEOUT = 120.0
 
@@ -125,10 +136,33 @@ class Manifest:
     def __init__(self, root: Path, *, durable: bool = True) -> None:
         self.root = root
         self.path = root / MANIFEST_NAME
+        self.journal = root / JOURNAL_NAME
         self.durable = durable
 
     def read(self) -> dict[str, ManifestEntry]:
         """The entries by name; ``{}`` when there is no manifest yet."""
+        entries = self._read_snapshot()
+        try:
+            data = self.journal.read_bytes()
+        except FileNotFoundError:
+            return entries
+        except OSError as error:
+            raise ArtifactManifestError(self.journal, f"cannot be read ({error})") from None
+        complete = data[: data.rfind(b"\n") + 1]  # a torn last line: an update that never was
+        for number, line in enumerate(complete.splitlines(), start=1):
+            try:
+                update = json.loads(line)
+                for name in update["remove"]:
+                    entries.pop(name, None)
+                for row in update["add"]:
+                    entries[row["name"]] = ManifestEntry(**row)
+            except (ValueError, KeyError, TypeError) as error:
+                raise ArtifactManifestError(
+                    self.journal, f"is corrupt at line {number} ({error})"
+                ) from None
+        return entries
+
+    def _read_snapshot(self) -> dict[str, ManifestEntry]:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -146,6 +180,16 @@ class Manifest:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ArtifactManifestError(self.path, f"is corrupt ({error})") from None
+
+    def write_snapshot(self, entries: dict[str, ManifestEntry]) -> None:
+        """Replace the whole manifest with ``entries`` (a version's manifest, written once)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with acquire(
+            self.root / MANIFEST_LOCK, timeout=_LOCK_TIMEOUT, owner="writing the manifest"
+        ):
+            self._write(entries, sync_dir=True)
+            if os.path.lexists(self.journal):
+                os.truncate(self.journal, 0)
 
     def _write(self, entries: dict[str, ManifestEntry], sync_dir: bool) -> None:
         data = {
@@ -167,20 +211,37 @@ class Manifest:
         *,
         sync_dir: bool = True,
     ) -> None:
-        """Add (or replace) and remove entries, under the manifest lock.
+        """Add (or replace) and remove entries: one line appended to the journal, under the
+        manifest lock.
 
-        ``sync_dir=False``: the caller flushes the dir itself after its own renames.
+        ``sync_dir=False``: the caller flushes the dir itself (the journal's entry in it, the
+        first time, and a snapshot's rename when this update compacts).
         """
+        line = json.dumps(
+            {"add": [asdict(e) for e in add], "remove": list(remove)}, separators=(",", ":")
+        )
         self.root.mkdir(parents=True, exist_ok=True)
         with acquire(
             self.root / MANIFEST_LOCK, timeout=_LOCK_TIMEOUT, owner="updating the manifest"
         ):
-            entries = self.read()
-            for name in remove:
-                entries.pop(name, None)
-            for entry in add:
-                entries[entry.name] = entry
-            self._write(entries, sync_dir)
+            fd = os.open(self.journal, _JOURNAL_FLAGS, 0o644)
+            try:
+                end = os.fstat(fd).st_size
+                created = end == 0
+                if end and os.pread(fd, 1, end - 1) != b"\n":
+                    _drop_torn_line(fd, end)  # a writer was killed mid-append
+                os.write(fd, (line + "\n").encode("utf-8"))  # one write: one whole line
+                if self.durable:
+                    getattr(os, "fdatasync", os.fsync)(fd)
+                size = os.lseek(fd, 0, os.SEEK_CUR)
+            finally:
+                os.close(fd)
+            if size >= COMPACT_AFTER:
+                self._write(self.read(), sync_dir=False)
+                os.truncate(self.journal, 0)
+                created = True
+            if created and sync_dir and self.durable:
+                fsync_dir(self.root)
 
     def validate(self) -> ValidationReport:
         """Compare the manifest with the files on disk (sizes first, then SHA-256)."""
@@ -195,3 +256,9 @@ class Manifest:
             or sha256_file(on_disk[name].path) != entries[name].sha256
         )
         return ValidationReport(missing=missing, modified=modified, unlisted=unlisted)
+
+
+def _drop_torn_line(fd: int, end: int) -> None:
+    """Cut a journal back to its last complete line (the caller holds the manifest lock)."""
+    data = os.pread(fd, end, 0)
+    os.ftruncate(fd, data.rfind(b"\n") + 1)

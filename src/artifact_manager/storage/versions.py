@@ -88,7 +88,7 @@ def publish(root: Path, *, today: date | None = None) -> str:
                 copy.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(item.path, copy)
                 entries.append(ManifestEntry.describe(item.name, copy, writer))
-            Manifest(staging).update(add=entries)
+            Manifest(staging).write_snapshot({e.name: e for e in entries})
             _make_read_only(staging)
             os.rename(staging, root / name)
         except BaseException:
