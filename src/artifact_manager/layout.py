@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePath
 
 from artifact_manager.config import ArtifactConfig, Mode
@@ -114,7 +115,10 @@ def resolve_inside(root: Path, name: object, *, what: str = "artifact name") -> 
 
 @dataclass(frozen=True)
 class Layout:
-    """The dirs of one config. Pure: nothing is created or checked on disk."""
+    """The dirs of one config. Pure: nothing is created or checked on disk.
+
+    Each dir is computed once per layout (a manager asks for them many times).
+    """
 
     eval_dir: Path
     mode: Mode
@@ -128,38 +132,38 @@ class Layout:
             config.test_name,
         )
 
-    @property
+    @cached_property
     def tests_root(self) -> Path:
         """``E/tests``: every test root lives directly below it."""
         return self.eval_dir / TESTS_DIRNAME
 
-    @property
+    @cached_property
     def test_root(self) -> Path | None:
         """``E/tests/<test_name>`` in test mode, ``None`` in production."""
         if self.mode == "production" or self.test_name is None:
             return None
         return self.tests_root / self.test_name
 
-    @property
+    @cached_property
     def mode_root(self) -> Path:
         """The dir everything of this mode lives in: the test root, or ``E``."""
         return self.test_root or self.eval_dir
 
-    @property
+    @cached_property
     def artifacts_dir(self) -> Path:
         if self.test_root is None:
             return self.eval_dir / META_MODELS
         return self.test_root / META_MODELS / PREDICTIONS
 
-    @property
+    @cached_property
     def training_data_dir(self) -> Path:
         return self.mode_root / TRAINING_DATA
 
-    @property
+    @cached_property
     def models_dir(self) -> Path:
         return self.mode_root / MODELS
 
-    @property
+    @cached_property
     def owned_dirs(self) -> tuple[Path, ...]:
         """The dirs whose files this layout's manager may write."""
         if self.test_root is not None:
