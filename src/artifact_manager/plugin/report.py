@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from artifact_manager.guard.audit import PHASES
+
 __all__ = ["Report", "TestRecord"]
 
 
@@ -150,4 +152,9 @@ def _violation_line(violation: dict[str, Any]) -> str:
     who = violation.get("test", "?")
     if violation.get("fixture"):
         who = f"fixture {violation['fixture']} of {who}"
+    phase = violation.get("phase")
+    if phase in PHASES:
+        who = f"in the {phase} of {who}"
+    elif phase == "test":
+        who = f"during {who}"
     return f"{verb}: {violation.get('operation')} {violation.get('path')} ({who})"
