@@ -119,8 +119,15 @@ def local_base(filesystem: object) -> str | None:
 def local_path(target: object) -> str | None:
     """A local file system path from a writer's target: a str/bytes/PathLike path or a
     ``file://`` URI; None for file objects, other URIs (``s3://``) and anything else."""
-    path = as_path(target)
-    if path is None or "://" not in path:
+    if isinstance(target, str):
+        path = target
+    else:  # os.fspath first: an isinstance check against os.PathLike costs ~1 us
+        try:
+            raw = os.fspath(target)  # type: ignore[call-overload]
+        except TypeError:
+            return None  # a file object, a buffer, an fd
+        path = raw if isinstance(raw, str) else os.fsdecode(raw)
+    if "://" not in path:
         return path
     parts = urlsplit(path)
     return unquote(parts.path) if parts.scheme == "file" else None
@@ -154,14 +161,17 @@ def patched_modules() -> frozenset[str]:
     return frozenset(_patched)
 
 
-def _rebind_elsewhere(name: str, original: object, guarded: object, skip: ModuleType) -> None:
-    """Replace ``from x import name`` bindings of ``original`` made before patching."""
+def _rebind_elsewhere(replacements: dict[int, tuple[object, object]], skip: ModuleType) -> None:
+    """Replace module-level bindings of the originals made before patching
+    (``from pyarrow.parquet import write_table as wt``): one pass over ``sys.modules``."""
     for module in list(sys.modules.values()):
-        if module is skip or not isinstance(module, ModuleType):
+        namespace = getattr(module, "__dict__", None) if module is not skip else None
+        if not isinstance(namespace, dict):
             continue
-        namespace = getattr(module, "__dict__", None)
-        if namespace is not None and namespace.get(name) is original:
-            namespace[name] = guarded
+        for key, value in list(namespace.items()):
+            found = replacements.get(id(value))
+            if found is not None and found[0] is value:
+                namespace[key] = found[1]
 
 
 def patch_module(module: ModuleType, library: Library, late: bool = False) -> None:
@@ -170,6 +180,7 @@ def patch_module(module: ModuleType, library: Library, late: bool = False) -> No
     if module.__name__ in _patched:
         return
     _patched.add(module.__name__)
+    functions: dict[int, tuple[object, object]] = {}  # id(original) -> (original, wrapper)
     for row in library.modules.get(module.__name__, ()):
         *owners, name = row.attribute.split(".")
         owner: Any = module
@@ -190,8 +201,9 @@ def patch_module(module: ModuleType, library: Library, late: bool = False) -> No
         defining = sys.modules.get(getattr(original, "__module__", "") or "")
         if defining is not None and getattr(defining, name, None) is original:
             setattr(defining, name, guarded)  # pyarrow.parquet.core.write_table
-        if late:
-            _rebind_elsewhere(name, original, guarded, module)
+        functions[id(original)] = (original, guarded)
+    if late and functions:
+        _rebind_elsewhere(functions, module)
 
 
 def _settable(cls: type) -> bool:
