@@ -341,6 +341,15 @@ ROUTES = [
         "duckdb.connect().execute(f\"PREPARE s AS COPY (SELECT 1 AS a) TO '{P}/x.csv'\")",
     ),
     r(
+        "duckdb_statement_copy",
+        DUCKDB,
+        "connection.execute(a Statement from extract_statements)",
+        """
+        [statement] = duckdb.extract_statements(f"COPY (SELECT 1 AS a) TO '{P}/x.csv'")
+        duckdb.connect().execute(statement)
+        """,
+    ),
+    r(
         "duckdb_export_database",
         DUCKDB,
         "duckdb.execute(\"EXPORT DATABASE 'dir'\")",

@@ -62,6 +62,12 @@ def test_guard_on_imports_no_library_and_wraps_one_when_it_is_imported(pytester)
             import pyarrow.parquet
             assert guarded(pyarrow.parquet.write_table)
             assert "duckdb" not in sys.modules
+            # a module imported again is a new object, patched again
+            import importlib
+            first = importlib.import_module("pyarrow.feather")
+            del sys.modules["pyarrow.feather"]
+            again = importlib.import_module("pyarrow.feather")
+            assert again is not first and guarded(again.write_feather)
         """
         )
     )

@@ -40,7 +40,6 @@ class Writer:
 
 @pytest.fixture
 def library():
-    # a new name each time: a module is patched once per process
     module = types.ModuleType(f"artifact_manager_test_writer_lib{next(_names)}")
     module.write_file = write_file
     module.Writer = type("Writer", (Writer,), {})  # a class of its own, patched per test
@@ -161,3 +160,20 @@ def test_local_base_of_pyarrow_file_systems(tmp_path):
 )
 def test_sql_targets(sql, targets):
     assert sql_targets(sql) == targets
+
+
+def test_rows_that_cannot_be_wrapped_are_skipped_not_fatal():
+    module = types.ModuleType(f"artifact_manager_test_writer_lib{next(_names)}")
+    module.Final = bool  # cannot be subclassed: no stand-in possible
+    table = Library(
+        "fakelib",
+        {
+            module.__name__: (
+                Wrap("Final.__new__", argument(1, "path")),
+                Wrap("missing_in_this_version", argument(0, "path")),
+            )
+        },
+    )
+    patch_module(module, table)
+    assert module.Final is bool
+    assert not hasattr(module, "missing_in_this_version")

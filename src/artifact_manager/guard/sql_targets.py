@@ -119,7 +119,10 @@ def _read_only(tokens: list[tuple[str, str]]) -> bool:
 
 
 def sql_targets(sql: object) -> list[str]:
-    """The paths ``sql`` writes to (see the module docstring for what is recognised)."""
+    """The paths ``sql`` (a str, or a duckdb ``Statement`` with its text in ``query``)
+    writes to; see the module docstring for what is recognised."""
+    if not isinstance(sql, str):
+        sql = getattr(sql, "query", None)  # duckdb.extract_statements() gives Statements
     if not isinstance(sql, str) or _WORTH_SCANNING.search(sql) is None:
         return []
     found = []

@@ -12,9 +12,9 @@ path, the paths a call writes to). Patching is lazy: when the guard is installed
 already imported are patched at once, and a meta-path finder patches the others right after
 they are first imported (``pyarrow.parquet`` is imported separately from ``pyarrow``, so each
 submodule is a key of its own). Nothing is imported here, and a module that is never imported
-costs nothing but a set lookup per import. With the guard off, nothing is installed at all.
+costs nothing but a dict lookup per import. With the guard off, nothing is installed at all.
 
-Module functions that other modules bound with ``from x import f`` before the guard was
+Module functions that other modules bound (``from x import f [as g]``) before the guard was
 installed are rebound too (a one-off scan of ``sys.modules`` when a module is patched late).
 Extension types that refuse new attributes (``pyarrow.OSFile``, ``pyarrow.csv.CSVWriter``,
 ``pyarrow.fs.LocalFileSystem``) get a transparent subclass in their place in the module (see
@@ -47,7 +47,6 @@ __all__ = [
     "local_base",
     "local_path",
     "patch_module",
-    "patched_modules",
     "wrap",
 ]
 
@@ -73,7 +72,7 @@ class Wrap:
 class Library:
     """A library whose writers bypass the audit hook: its modules and their wraps.
 
-    ``name`` is the violations' ``layer`` (``"pyarrow"``) and starts their operation text.
+    ``name`` becomes the ``layer`` of the violations its wrappers record (``"pyarrow"``).
     """
 
     name: str
@@ -153,12 +152,6 @@ def wrap(library: str, operation: str, original: Callable[..., Any], targets: Ta
 # -- patching ------------------------------------------------------------------------------
 
 _libraries: dict[str, Library] = {}  # module name -> its library, filled by install()
-_patched: set[str] = set()
-
-
-def patched_modules() -> frozenset[str]:
-    """The modules whose writers are wrapped in this process."""
-    return frozenset(_patched)
 
 
 def _rebind_elsewhere(replacements: dict[int, tuple[object, object]], skip: ModuleType) -> None:
@@ -176,10 +169,11 @@ def _rebind_elsewhere(replacements: dict[int, tuple[object, object]], skip: Modu
 
 def patch_module(module: ModuleType, library: Library, late: bool = False) -> None:
     """Wrap the rows of ``library`` that belong to ``module`` (idempotent). A row whose
-    attribute is missing (another version of the library) or cannot be set is skipped."""
-    if module.__name__ in _patched:
-        return
-    _patched.add(module.__name__)
+    attribute is missing (another version of the library) or cannot be wrapped is skipped;
+    ``late`` (the module was imported before the guard) also rebinds earlier imports."""
+    if module.__dict__.get(_MARK):
+        return  # a module imported again (reload, or dropped from sys.modules) is a new object
+    module.__dict__[_MARK] = True
     functions: dict[int, tuple[object, object]] = {}  # id(original) -> (original, wrapper)
     for row in library.modules.get(module.__name__, ()):
         *owners, name = row.attribute.split(".")
@@ -191,11 +185,12 @@ def patch_module(module: ModuleType, library: Library, late: bool = False) -> No
             continue
         operation = f"write with {module.__name__}.{row.attribute}"
         guarded = wrap(library.name, operation, original, row.targets)
-        if len(owners) == 1 and isinstance(owner, type) and not _settable(owner):
-            owner = _stand_in(module, owners[0], owner)
-        if owner is None:
-            continue  # a nested class of an immutable type: left to layer 3
-        setattr(owner, name, staticmethod(guarded) if name == "__new__" else guarded)
+        try:  # never break the import of the user's library: an unwrapped row is detected
+            if len(owners) == 1 and isinstance(owner, type) and not _settable(owner):
+                owner = _stand_in(module, owners[0], owner)
+            setattr(owner, name, staticmethod(guarded) if name == "__new__" else guarded)
+        except (TypeError, AttributeError):
+            continue  # a final type, or a nested class of an immutable one: left to layer 3
         if owners:
             continue  # a class attribute: every reference sees the wrapper
         defining = sys.modules.get(getattr(original, "__module__", "") or "")
@@ -215,7 +210,7 @@ def _settable(cls: type) -> bool:
     return True
 
 
-def _stand_in(module: ModuleType, name: str, base: type) -> type | None:
+def _stand_in(module: ModuleType, name: str, base: type) -> type:
     """For an extension type that refuses new attributes (``pyarrow.OSFile``): a subclass put
     in its place in ``module``, whose methods can be wrapped. Its metaclass makes it
     transparent to ``isinstance``/``issubclass``, so instances the library makes of the base
@@ -234,18 +229,11 @@ def _stand_in(module: ModuleType, name: str, base: type) -> type | None:
         (meta,),
         {"__instancecheck__": instancecheck, "__subclasscheck__": subclasscheck},
     )
-    try:
-        stand_in: type = transparent(
-            base.__name__,
-            (base,),
-            {
-                "__module__": base.__module__,
-                "__qualname__": base.__qualname__,
-                "__doc__": base.__doc__,
-            },
-        )
-    except TypeError:
-        return None  # a final type
+    stand_in: type = transparent(  # TypeError for a final type
+        base.__name__,
+        (base,),
+        {"__module__": base.__module__, "__qualname__": base.__qualname__, "__doc__": base.__doc__},
+    )
     setattr(module, name, stand_in)
     return stand_in
 
@@ -256,7 +244,7 @@ class _PatchAfterImport(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in _libraries or fullname in _patched:
+        if fullname not in _libraries:
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
