@@ -120,7 +120,7 @@ def local_path(target: object) -> str | None:
     ``file://`` URI; None for file objects, other URIs (``s3://``) and anything else."""
     if isinstance(target, str):
         path = target
-    else:  # os.fspath first: an isinstance check against os.PathLike costs ~1 us
+    else:  # os.fspath first: isinstance(x, os.PathLike) is a slow ABC check
         try:
             raw = os.fspath(target)  # type: ignore[call-overload]
         except TypeError:
