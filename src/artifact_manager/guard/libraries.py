@@ -3,9 +3,10 @@
 A row is (attribute path in the module, what a call writes to). Positions count ``self`` for
 methods. Writers given a Python file object need no row: the ``open`` that made it went
 through the audit hook (pandas ``to_csv``/``to_feather``/``to_orc``/``to_json``/``to_pickle``,
-``to_excel`` all open their file in Python). pandas ``to_parquet`` calls
-``pyarrow.parquet.write_table``/``write_to_dataset`` and ``to_hdf`` calls
-``tables.open_file``, so the pyarrow and PyTables rows stop them.
+``to_excel`` all open their file in Python). pandas ``to_parquet`` opens its file with
+``pyarrow.OSFile`` (pandas 3) or hands the path to ``pyarrow.parquet.write_table`` (earlier
+releases; ``write_to_dataset`` when partitioned), and ``to_hdf`` calls ``tables.open_file``:
+the pyarrow and PyTables rows stop them, so pandas needs no table of its own.
 """
 
 from __future__ import annotations
