@@ -37,6 +37,7 @@ __all__ = [
     "arm",
     "armed",
     "disarm",
+    "in_phase",
     "install",
 ]
 
@@ -46,6 +47,13 @@ REMEDY = (
 )
 PHASES = ("setup", "call", "teardown")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+
+def in_phase(phase: str, culprit: str) -> str:
+    """``in the call of <test>``; ``during <test>`` when the phase is not known."""
+    if phase in PHASES:
+        return f"in the {phase} of {culprit}"
+    return f"during {culprit}"
 
 
 @dataclass(frozen=True)
@@ -71,16 +79,9 @@ class Violation:
     def error(self) -> ProductionWriteError:
         return ProductionWriteError(self.culprit, self.path, self.operation, REMEDY)
 
-    @property
-    def when(self) -> str:
-        """``in the call of <test>``; ``during <test>`` when the phase is not known."""
-        if self.phase in PHASES:
-            return f"in the {self.phase} of {self.culprit}"
-        return f"during {self.culprit}"
-
     def line(self) -> str:
         verb = "changed" if self.layer == "detected" else "blocked"
-        return f"{verb}: {self.operation} {self.path} ({self.when})"
+        return f"{verb}: {self.operation} {self.path} ({in_phase(self.phase, self.culprit)})"
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from artifact_manager.guard.audit import PHASES
+from artifact_manager.guard.audit import in_phase
 
 __all__ = ["Report", "TestRecord"]
 
@@ -152,9 +152,6 @@ def _violation_line(violation: dict[str, Any]) -> str:
     who = violation.get("test", "?")
     if violation.get("fixture"):
         who = f"fixture {violation['fixture']} of {who}"
-    phase = violation.get("phase")
-    if phase in PHASES:
-        who = f"in the {phase} of {who}"
-    elif phase == "test":
-        who = f"during {who}"
+    if violation.get("phase") != "session":  # a session-level "who" says it all
+        who = in_phase(str(violation.get("phase")), who)
     return f"{verb}: {violation.get('operation')} {violation.get('path')} ({who})"
