@@ -25,7 +25,15 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-PREVENTED, POLARS, DETECTED, CONTROL = "prevented", "polars", "detected", "control"
+# At module level, not in prepare(): pytester drops modules imported during a test, and
+# duckdb's extension aborts the process when it is imported a second time.
+import duckdb
+import h5py
+
+PREVENTED, DETECTED, CONTROL = "prevented", "detected", "control"
+# layer 2: the libraries whose writers are checked before they write (guard/libraries.py)
+POLARS, PYARROW, H5PY, PYTABLES, DUCKDB = "polars", "pyarrow", "h5py", "pytables", "duckdb"
+STOPPED = (PREVENTED, POLARS, PYARROW, H5PY, PYTABLES, DUCKDB)
 
 
 @dataclass(frozen=True)
@@ -151,7 +159,230 @@ ROUTES = [
         "DataFrame.write_csv(file object)",
         "with open(P / 'x.csv', 'w') as f:\n    DF.write_csv(f)",
     ),
+    # -- pyarrow (C++), checked before it writes ------------------------------------------
+    r("pq_write_table", PYARROW, "pyarrow.parquet.write_table", "pq.write_table(TABLE, P / 'x')"),
+    r(
+        "pq_parquet_writer",
+        PYARROW,
+        "pyarrow.parquet.ParquetWriter",
+        "pq.ParquetWriter(P / 'x.pq', TABLE.schema)",
+    ),
+    r(
+        "pq_write_to_dataset",
+        PYARROW,
+        "pyarrow.parquet.write_to_dataset",
+        "pq.write_to_dataset(TABLE, P / 'ds')",
+    ),
+    r(
+        "pq_write_table_filesystem",
+        PYARROW,
+        "pyarrow.parquet.write_table(filesystem=SubTreeFileSystem)",
+        """
+        local = pafs.SubTreeFileSystem(str(P), pafs.LocalFileSystem())
+        pq.write_table(TABLE, 'x.pq', filesystem=local)
+        """,
+    ),
+    r(
+        "feather_write",
+        PYARROW,
+        "pyarrow.feather.write_feather",
+        "feather.write_feather(TABLE, P / 'x.feather')",
+    ),
+    r("pa_csv_write", PYARROW, "pyarrow.csv.write_csv", "pacsv.write_csv(TABLE, str(P / 'x.csv'))"),
+    r(
+        "pa_csv_writer",
+        PYARROW,
+        "pyarrow.csv.CSVWriter",
+        "pacsv.CSVWriter(str(P / 'x.csv'), TABLE.schema)",
+    ),
+    r("ipc_new_file", PYARROW, "pyarrow.ipc.new_file", "ipc.new_file(str(P / 'x'), TABLE.schema)"),
+    r(
+        "ipc_new_stream",
+        PYARROW,
+        "pyarrow.ipc.new_stream",
+        "ipc.new_stream(str(P / 'x'), TABLE.schema)",
+    ),
+    r(
+        "ipc_file_writer",
+        PYARROW,
+        "pyarrow.ipc.RecordBatchFileWriter",
+        "ipc.RecordBatchFileWriter(str(P / 'x'), TABLE.schema)",
+    ),
+    r(
+        "ipc_stream_writer",
+        PYARROW,
+        "pyarrow.ipc.RecordBatchStreamWriter",
+        "ipc.RecordBatchStreamWriter(str(P / 'x'), TABLE.schema)",
+    ),
+    r(
+        "dataset_write",
+        PYARROW,
+        "pyarrow.dataset.write_dataset",
+        "pads.write_dataset(TABLE, P / 'ds', format='parquet')",
+    ),
+    r(
+        "fs_open_output_stream",
+        PYARROW,
+        "pyarrow.fs.LocalFileSystem().open_output_stream",
+        "pafs.LocalFileSystem().open_output_stream(str(P / 'seed.tsv'))",
+    ),
+    r(
+        "fs_open_append_stream",
+        PYARROW,
+        "pyarrow.fs.LocalFileSystem().open_append_stream",
+        "pafs.LocalFileSystem().open_append_stream(str(P / 'seed.tsv'))",
+    ),
+    r(
+        "fs_create_dir",
+        PYARROW,
+        "pyarrow.fs.LocalFileSystem().create_dir",
+        "pafs.LocalFileSystem().create_dir(str(P / 'new'))",
+    ),
+    r(
+        "fs_delete_file",
+        PYARROW,
+        "pyarrow.fs.LocalFileSystem().delete_file",
+        "pafs.LocalFileSystem().delete_file(str(P / 'seed.tsv'))",
+    ),
+    r(
+        "fs_delete_dir",
+        PYARROW,
+        "pyarrow.fs.LocalFileSystem().delete_dir",
+        "pafs.LocalFileSystem().delete_dir(str(P / 'sub'))",
+    ),
+    r(
+        "fs_move",
+        PYARROW,
+        "pyarrow.fs.LocalFileSystem().move out of P",
+        "pafs.LocalFileSystem().move(str(P / 'seed.tsv'), str(OUT / 'm.tsv'))",
+    ),
+    r(
+        "fs_copy_file",
+        PYARROW,
+        "pyarrow.fs.LocalFileSystem().copy_file into P",
+        "pafs.LocalFileSystem().copy_file(str(OUT / 'f.tsv'), str(P / 'c.tsv'))",
+    ),
+    r("pa_osfile", PYARROW, "pyarrow.OSFile(path, 'wb')", "pa.OSFile(str(P / 'seed.tsv'), 'wb')"),
+    r(
+        "pa_output_stream",
+        PYARROW,
+        "pyarrow.output_stream(path)",
+        "pa.output_stream(str(P / 'seed.tsv'))",
+    ),
+    r(
+        "pa_compressed_output_stream",
+        PYARROW,
+        "pyarrow.CompressedOutputStream(path)",
+        "pa.CompressedOutputStream(str(P / 'x.gz'), 'gzip')",
+    ),
+    r(
+        "pa_memory_map_write",
+        PYARROW,
+        "pyarrow.memory_map(path, 'r+')",
+        "pa.memory_map(str(P / 'seed.tsv'), 'r+')",
+    ),
+    r(
+        "pa_create_memory_map",
+        PYARROW,
+        "pyarrow.create_memory_map",
+        "pa.create_memory_map(str(P / 'x'), 16)",
+    ),
+    r(
+        "orc_write_table",
+        PYARROW,
+        "pyarrow.orc.write_table",
+        "orc.write_table(TABLE, str(P / 'x'))",
+    ),
+    # -- pandas: through pyarrow, PyTables or Python's open --------------------------------
+    r("pandas_to_parquet", PYARROW, "pandas DataFrame.to_parquet", "PDF.to_parquet(P / 'x.pq')"),
+    r(
+        "pandas_to_parquet_partitioned",
+        PYARROW,
+        "pandas DataFrame.to_parquet(partition_cols=...)",
+        "PDF.to_parquet(P / 'ds', partition_cols=['a'])",
+    ),
+    r("pandas_to_hdf", PYTABLES, "pandas DataFrame.to_hdf", "PDF.to_hdf(P / 'x.h5', key='k')"),
+    r("pandas_to_feather", PREVENTED, "pandas DataFrame.to_feather", "PDF.to_feather(P / 'x')"),
+    r("pandas_to_csv", PREVENTED, "pandas DataFrame.to_csv", "PDF.to_csv(P / 'seed.tsv')"),
+    # -- h5py and PyTables (HDF5, C) -------------------------------------------------------
+    r("h5py_file_w", H5PY, "h5py.File(path, 'w')", "h5py.File(P / 'seed.h5', 'w')"),
+    r("h5py_file_a", H5PY, "h5py.File(path, 'a')", "h5py.File(P / 'seed.h5', 'a')"),
+    r("h5py_file_r_plus", H5PY, "h5py.File(path, 'r+')", "h5py.File(P / 'seed.h5', 'r+')"),
+    r("h5py_file_x", H5PY, "h5py.File(path, 'x')", "h5py.File(P / 'new.h5', 'x')"),
+    r(
+        "tables_open_file",
+        PYTABLES,
+        "tables.open_file(path, 'w')",
+        "tables.open_file(str(P / 'x.h5'), 'w')",
+    ),
+    # -- duckdb (C++), checked before it writes --------------------------------------------
+    r(
+        "duckdb_connect_file",
+        DUCKDB,
+        "duckdb.connect(database file)",
+        "duckdb.connect(str(P / 'x.duckdb'))",
+    ),
+    r(
+        "duckdb_sql_copy",
+        DUCKDB,
+        "duckdb.sql(\"COPY ... TO 'path'\")",
+        "duckdb.sql(f\"COPY (SELECT 1 AS a) TO '{P}/x.csv'\")",
+    ),
+    r(
+        "duckdb_execute_copy",
+        DUCKDB,
+        "connection.execute(\"COPY ... TO 'path'\")",
+        "duckdb.connect().execute(f\"COPY (SELECT 1 AS a) TO '{P}/x.parquet' (FORMAT parquet)\")",
+    ),
+    r(
+        "duckdb_prepared_copy",
+        DUCKDB,
+        "connection.execute(\"PREPARE s AS COPY ... TO 'path'\")",
+        "duckdb.connect().execute(f\"PREPARE s AS COPY (SELECT 1 AS a) TO '{P}/x.csv'\")",
+    ),
+    r(
+        "duckdb_statement_copy",
+        DUCKDB,
+        "connection.execute(a Statement from extract_statements)",
+        """
+        [statement] = duckdb.extract_statements(f"COPY (SELECT 1 AS a) TO '{P}/x.csv'")
+        duckdb.connect().execute(statement)
+        """,
+    ),
+    r(
+        "duckdb_export_database",
+        DUCKDB,
+        "duckdb.execute(\"EXPORT DATABASE 'dir'\")",
+        "duckdb.execute(f\"EXPORT DATABASE '{P}/export'\")",
+    ),
+    r(
+        "duckdb_attach",
+        DUCKDB,
+        "connection.sql(\"ATTACH 'path'\")",
+        "duckdb.connect().sql(f\"ATTACH '{P}/x.duckdb' AS x\")",
+    ),
+    r(
+        "duckdb_write_parquet",
+        DUCKDB,
+        "duckdb relation .write_parquet(path)",
+        "duckdb.sql('SELECT 1 AS a').write_parquet(str(P / 'x.pq'))",
+    ),
+    r(
+        "duckdb_to_csv",
+        DUCKDB,
+        "duckdb relation .to_csv(path)",
+        "duckdb.sql('SELECT 1 AS a').to_csv(str(P / 'seed.tsv'))",
+    ),
     # -- not interceptable in-process: detected after the test ----------------------------------
+    r(
+        "fs_made_in_c",
+        DETECTED,
+        "pyarrow: a LocalFileSystem made in C (FileSystem.from_uri)",
+        """
+        fs, path = pafs.FileSystem.from_uri(f'file://{P}/uri.tsv')
+        fs.open_output_stream(path).close()
+        """,
+    ),
     r(
         "subprocess_sh",
         DETECTED,
@@ -241,6 +472,29 @@ ROUTES = [
         "(test_artifacts_dir / 'x.tsv').write_text('x')",
     ),
     r(
+        "native_reads",
+        CONTROL,
+        "pyarrow, duckdb, h5py reads",
+        """
+        pacsv.read_csv(P / 'seed.tsv')
+        pa.memory_map(str(P / 'seed.tsv')).close()
+        duckdb.sql(f"SELECT * FROM read_csv('{P}/seed.tsv')").fetchall()
+        duckdb.connect(str(P / 'ro.duckdb'), read_only=True).close()
+        h5py.File(P / 'seed.h5').close()
+        """,
+    ),
+    r(
+        "native_writes_outside",
+        CONTROL,
+        "pyarrow, duckdb, h5py writes outside the data root",
+        """
+        pq.write_table(TABLE, OUT / 'x.pq')
+        duckdb.sql(f"COPY (SELECT 'TO P' AS a) TO '{OUT}/x.csv'")
+        h5py.File(OUT / 'x.h5', 'w').close()
+        PDF.to_parquet(OUT / 'y.pq')
+        """,
+    ),
+    r(
         "stat_and_list",
         CONTROL,
         "stat, listdir, exists",
@@ -252,11 +506,25 @@ HEADER = """
 import ctypes, io, os, pickle, shutil, sqlite3, subprocess, sys, tempfile, threading
 from pathlib import Path
 
+import duckdb
+import h5py
+import pandas as pd
 import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
+import pyarrow.feather as feather
+import pyarrow.fs as pafs
+import pyarrow.ipc as ipc
+import pyarrow.orc as orc
+import pyarrow.parquet as pq
+import tables
 
 ROOT = Path(os.environ["CORPUS_ROOT"])
 PROTECTED = ROOT / "data" / "ensembl" / "GRCh37" / "spliceai_eval" / "meta_models"
 DF = pl.DataFrame({"a": [1, 2]})
+TABLE = pa.table({"a": [1, 2]})
+PDF = pd.DataFrame({"a": [1, 2]})
 EARLY = open(PROTECTED / "handle_opened_before" / "early.tsv", "a")
 """
 
@@ -294,6 +562,10 @@ def prepare(root: Path) -> None:
     import sqlite3
 
     sqlite3.connect(sqlite_dir / "ro.sqlite").close()
+    duckdb.connect(str(protected / "native_reads" / "ro.duckdb")).close()
+    for route in ROUTES:
+        if route.name.startswith("h5py") or route.name == "native_reads":
+            h5py.File(protected / route.name / "seed.h5", "w").close()
 
 
 def snapshot(root: Path) -> dict[str, dict[str, object]]:
@@ -332,6 +604,7 @@ def run(root: Path, extra: list[str]) -> tuple[int, dict[str, object]]:
             "no:cacheprovider",
             "test_corpus.py",
             f"--artifacts-report={report}",
+            "--tb=no",  # outcomes come from the report; formatting ~100 failures costs seconds
             *extra,
         ],
         cwd=root,
@@ -350,6 +623,14 @@ def outcomes(report: dict[str, object]) -> dict[str, tuple[str, list[str]]]:
         name = test["nodeid"].split("::test_", 1)[1]
         found[name] = (test["outcome"], sorted({v["layer"] for v in test["violations"]}))
     return found
+
+
+def phases(report: dict[str, object], name: str) -> set[str]:
+    """The phases the violations of route ``name`` were recorded in."""
+    for test in report["tests"]:  # type: ignore[attr-defined]
+        if test["nodeid"].endswith(f"::test_{name}"):
+            return {v["phase"] for v in test["violations"]}
+    return set()
 
 
 def session_paths(report: dict[str, object]) -> set[str]:
@@ -386,7 +667,12 @@ def table(
         )
         serial_cell = cell(route, serial.get(route.name), False)
         xdist_cell = cell(route, xdist.get(route.name), in_session)
-        lines.append(f"| {route.description} | {route.expected} | {serial_cell} | {xdist_cell} |")
+        expected = route.expected
+        if expected in STOPPED[1:]:
+            expected = f"stopped ({expected} writer checked)"
+        elif expected == DETECTED:
+            expected = "**detected only** — use `--artifacts-guard=strict`"
+        lines.append(f"| {route.description} | {expected} | {serial_cell} | {xdist_cell} |")
     return "\n".join(lines)
 
 

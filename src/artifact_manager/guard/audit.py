@@ -28,13 +28,32 @@ from urllib.parse import parse_qs, urlsplit
 from artifact_manager.errors import ProductionWriteError
 from artifact_manager.guard.policy import GuardPolicy, as_path, fd_path
 
-__all__ = ["REMEDY", "Guard", "Violation", "active_guard", "arm", "armed", "disarm", "install"]
+__all__ = [
+    "PHASES",
+    "REMEDY",
+    "Guard",
+    "Violation",
+    "active_guard",
+    "arm",
+    "armed",
+    "disarm",
+    "in_phase",
+    "install",
+]
 
 REMEDY = (
     "write under the test's own dir (test_artifacts_dir / artifact_manager), or mark the "
     "test @pytest.mark.allow_production_writes(reason=...)"
 )
+PHASES = ("setup", "call", "teardown")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+
+def in_phase(phase: str, culprit: str) -> str:
+    """``in the call of <test>``; ``during <test>`` when the phase is not known."""
+    if phase in PHASES:
+        return f"in the {phase} of {culprit}"
+    return f"during {culprit}"
 
 
 @dataclass(frozen=True)
@@ -42,10 +61,10 @@ class Violation:
     """One attempt to change a protected path."""
 
     test: str
-    phase: str
+    phase: str  # setup, call, teardown; "test" (some phase of it) or "session" when not known
     path: str
     operation: str
-    layer: str  # "prevented" (audit hook), "polars", "detected"
+    layer: str  # "prevented" (audit hook), a library of layer 2 ("polars", ...), "detected"
     fixture: str = ""  # the fixture being set up, if any
 
     @property
@@ -62,7 +81,7 @@ class Violation:
 
     def line(self) -> str:
         verb = "changed" if self.layer == "detected" else "blocked"
-        return f"{verb}: {self.operation} {self.path} ({self.phase} of {self.culprit})"
+        return f"{verb}: {self.operation} {self.path} ({in_phase(self.phase, self.culprit)})"
 
 
 @dataclass

@@ -41,9 +41,11 @@ IsProtected = Callable[[str, str], bool]  # (real path, operation) -> protected?
 
 
 class Watcher:
-    """Interface: ``changes()`` returns what changed since the previous call."""
+    """Interface: ``changes()`` returns what changed since the previous call; ``cheap`` says
+    whether asking costs next to nothing (then the plugin asks after every phase of a test)."""
 
     kind = "none"
+    cheap = True
 
     def changes(self) -> list[Change]:
         return []
@@ -243,6 +245,7 @@ def _snapshot(roots: list[str], is_protected: IsProtected) -> dict[str, tuple[in
 
 class TreeDiffWatcher(Watcher):
     kind = "tree diff"
+    cheap = False  # a walk of the protected trees per look
 
     def __init__(self, roots: list[str], is_protected: IsProtected) -> None:
         self._roots = roots

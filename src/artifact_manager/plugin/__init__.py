@@ -101,8 +101,8 @@ def pytest_runtest_makereport(
     report = yield
     state = state_of(item.config)
     if state.guard.active:
-        if report.when == "teardown" and not state.is_worker:
-            state.guard.changes_of(item)  # what changed during the test, seen by the watcher
+        if not state.is_worker:
+            state.guard.changes_of(item, report.when)  # what the watcher saw during this phase
         if is_exempt(item):
             report.artifact_manager_exempt = True  # type: ignore[attr-defined]  # for xdist
         state.report.note_violations(item.nodeid, state.guard.judge(item, report))

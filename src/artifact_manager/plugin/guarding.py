@@ -15,9 +15,10 @@ from typing import Any, Literal
 import pytest
 
 from artifact_manager.errors import ProductionWriteError
-from artifact_manager.guard import audit, polars_hook, strict
+from artifact_manager.guard import audit, strict, writers
 from artifact_manager.guard.audit import Guard, Violation
 from artifact_manager.guard.detect import Watcher, make_watcher
+from artifact_manager.guard.libraries import LIBRARIES
 from artifact_manager.guard.policy import GuardPolicy
 from artifact_manager.plugin.report import ArtifactReport
 
@@ -93,7 +94,7 @@ class GuardSession:
         self.guard = Guard(self.policy)
         if self.mode != "off":
             audit.install()
-            polars_hook.install()
+            writers.install(LIBRARIES)
 
     @classmethod
     def build(
@@ -153,14 +154,23 @@ class GuardSession:
         self.watcher = Watcher()
         return found
 
-    def changes_of(self, item: pytest.Item) -> None:
-        """Serial: what changed during ``item`` becomes its teardown violations."""
+    def changes_of(self, item: pytest.Item, when: str) -> None:
+        """Serial: what changed during phase ``when`` of ``item`` becomes its violations.
+
+        A watcher that is cheap to ask (inotify: one non-blocking read) is asked after every
+        phase, so a change is pinned on its phase. An expensive one (the tree diff) is asked
+        once, after the teardown, and its changes happened "during" the test (phase ``test``).
+        """
+        if not self.watcher.cheap:
+            if when != "teardown":
+                return
+            when = "test"
         changes = self.watcher.changes()
         if not changes or is_exempt(item):
             return
         for change in changes:
             self.guard.violations.append(
-                Violation(item.nodeid, "teardown", change.path, change.kind, "detected")
+                Violation(item.nodeid, when, change.path, change.kind, "detected")
             )
 
     def session_changes(self) -> list[dict[str, Any]]:
@@ -224,7 +234,10 @@ class GuardSession:
         all stopped before they happened stays an expected failure (it demonstrates the
         guard; nothing changed). A change that happened (detected) always fails.
         """
-        violations = self.guard.take(item.nodeid, report.when)
+        # The teardown takes whatever is left: a change seen "during" the test, or a write a
+        # thread of the call made after the call's report.
+        phase = None if report.when == "teardown" else report.when
+        violations = self.guard.take(item.nodeid, phase)
         if not violations:
             return []
         if (

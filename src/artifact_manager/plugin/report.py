@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from artifact_manager.guard.audit import in_phase
+
 __all__ = ["ArtifactRecord", "ArtifactReport"]
 
 
@@ -148,4 +150,6 @@ def _violation_line(violation: dict[str, Any]) -> str:
     who = violation.get("test", "?")
     if violation.get("fixture"):
         who = f"fixture {violation['fixture']} of {who}"
+    if violation.get("phase") != "session":  # a session-level "who" says it all
+        who = in_phase(str(violation.get("phase")), who)
     return f"{verb}: {violation.get('operation')} {violation.get('path')} ({who})"
