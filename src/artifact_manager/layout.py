@@ -30,6 +30,7 @@ __all__ = [
     "Layout",
     "eval_dir",
     "is_internal_name",
+    "is_under",
     "is_versioning_name",
     "is_within",
     "lock_path_for",
@@ -76,11 +77,15 @@ def is_internal_name(name: str) -> bool:
     return name.startswith(INTERNAL_PREFIX)
 
 
+def is_under(path: str, root: str) -> bool:
+    """True if ``path`` is ``root`` or below it, comparing the strings as given (both
+    resolved the same way by the caller: this is the one definition of "under")."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def is_within(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:
     """True if the real path of ``path`` is ``root``'s real path or below it."""
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(path)
-    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+    return is_under(os.path.realpath(path), os.path.realpath(root))
 
 
 def resolve_inside(root: Path, name: object, *, what: str = "artifact name") -> Path:

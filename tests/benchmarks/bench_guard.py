@@ -45,7 +45,7 @@ def bench_open(rounds: int, count: int) -> None:
         target = root / "work" / "file.txt"
         target.parent.mkdir()
         target.write_text("x")
-        guard = audit.Guard(GuardPolicy.build([root / "data"]))
+        guard = audit.Checker(GuardPolicy.build([root / "data"]))
         guard.enter("bench", "call")
         print(f"open() in an unprotected dir, {count} per sample, {rounds} rounds, medians")
         for mode in ("r", "w"):

@@ -62,7 +62,7 @@ def per_call(function: Callable[[], object], count: int) -> float:
 
 
 def alternate(
-    rounds: int, count: int, variants: dict[str, tuple[Callable[[], object], audit.Guard | None]]
+    rounds: int, count: int, variants: dict[str, tuple[Callable[[], object], audit.Checker | None]]
 ) -> dict[str, float]:
     """Median seconds per call of each variant, run in turn each round (armed or not)."""
     samples: dict[str, list[float]] = {name: [] for name in variants}
@@ -77,7 +77,7 @@ def alternate(
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def bench_wrapper(rounds: int, guard: audit.Guard, target: Path) -> None:
+def bench_wrapper(rounds: int, guard: audit.Checker, target: Path) -> None:
     def noop(table: object, where: object) -> None:
         return None
 
@@ -99,7 +99,7 @@ def bench_wrapper(rounds: int, guard: audit.Guard, target: Path) -> None:
         print(f"{line}   +{extra:5.2f} us a call")
 
 
-def bench_real(rounds: int, guard: audit.Guard, out: Path) -> None:
+def bench_real(rounds: int, guard: audit.Checker, out: Path) -> None:
     import duckdb
     import h5py
     import pyarrow as pa
@@ -135,7 +135,7 @@ def main() -> None:
         out = root / "work" / "sub"
         out.mkdir(parents=True)
         (root / "data").mkdir()
-        guard = audit.Guard(GuardPolicy.build([root / "data"]))
+        guard = audit.Checker(GuardPolicy.build([root / "data"]))
         guard.enter("bench", "call")
         writers.install(LIBRARIES)
         os.chdir(root)

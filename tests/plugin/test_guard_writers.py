@@ -168,3 +168,22 @@ def test_modes_and_options_decide(pytester, production, tmp_path, code, stopped)
         result.stdout.fnmatch_lines(["*blocked: write with*"])
     else:
         result.assert_outcomes(passed=1)
+
+
+HELP_PROBE = """
+import sys
+
+import pytest
+
+pytest.main(["--help"])
+from artifact_manager.guard import audit
+
+finder = any(type(f).__name__ == "_PatchAfterImport" for f in sys.meta_path)
+print("INSTALLED", audit._installed, finder)
+"""
+
+
+def test_pytest_help_installs_no_hook_and_no_wrapper(pytester):
+    result = pytester.run(__import__("sys").executable, "-c", HELP_PROBE)
+    assert "INSTALLED False False" in result.stdout.str()
+    assert "--artifacts-guard" in result.stdout.str()  # the plugin was loaded all the same

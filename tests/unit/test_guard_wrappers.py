@@ -60,7 +60,7 @@ def library():
 
 @pytest.fixture
 def armed(tmp_path):
-    guard = audit.Guard(GuardPolicy.build([tmp_path / "data"]))
+    guard = audit.Checker(GuardPolicy.build([tmp_path / "data"]))
     guard.enter("test_x", "call")
     (tmp_path / "data").mkdir()
     with audit.armed(guard):
@@ -87,7 +87,7 @@ def test_a_wrapped_writer_is_stopped_before_it_writes(library, armed, tmp_path, 
 
 
 def test_unprotected_writes_and_disarmed_calls_go_through(library, tmp_path):
-    guard = audit.Guard(GuardPolicy.build([tmp_path / "data"]))
+    guard = audit.Checker(GuardPolicy.build([tmp_path / "data"]))
     with audit.armed(guard):
         library.write_file(tmp_path / "out.txt")
     library.write_file(tmp_path / "data.txt")  # disarmed

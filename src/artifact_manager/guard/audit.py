@@ -31,9 +31,9 @@ from artifact_manager.guard.policy import GuardPolicy, as_path, fd_path
 __all__ = [
     "PHASES",
     "REMEDY",
-    "Guard",
+    "Checker",
     "Violation",
-    "active_guard",
+    "active_checker",
     "arm",
     "armed",
     "disarm",
@@ -80,13 +80,18 @@ class Violation:
         return ProductionWriteError(self.culprit, self.path, self.operation, REMEDY)
 
     def line(self) -> str:
+        """``blocked: <operation> <path> (in the call of <test>)``: the one way a violation
+        is shown (failure text, terminal summary)."""
         verb = "changed" if self.layer == "detected" else "blocked"
-        return f"{verb}: {self.operation} {self.path} ({in_phase(self.phase, self.culprit)})"
+        # A session-level violation's culprit says it all ("one of the tests running then").
+        where = self.culprit if self.phase == "session" else in_phase(self.phase, self.culprit)
+        return f"{verb}: {self.operation} {self.path} ({where})"
 
 
 @dataclass
-class Guard:
-    """What the hook enforces while armed, and what it saw."""
+class Checker:
+    """Checks each change the armed hook (and the layer-2 wrappers) see against the policy,
+    attributes it to the running test, phase and fixture, and records what it stopped."""
 
     policy: GuardPolicy
     test: str = "<no test>"
@@ -125,16 +130,16 @@ class Guard:
         return taken
 
 
-_armed: Guard | None = None
+_armed: Checker | None = None
 _installed = False
 _busy = threading.local()
 
 
-def active_guard() -> Guard | None:
+def active_checker() -> Checker | None:
     return _armed
 
 
-def arm(guard: Guard) -> None:
+def arm(guard: Checker) -> None:
     global _armed
     install()
     _armed = guard
@@ -146,7 +151,7 @@ def disarm() -> None:
 
 
 @contextmanager
-def armed(guard: Guard) -> Iterator[Guard]:
+def armed(guard: Checker) -> Iterator[Checker]:
     previous = _armed
     arm(guard)
     try:
@@ -203,8 +208,8 @@ def _resolve(target: object, dir_fd: object = None) -> str | None:
 
 def _checker(
     operation: str, index: int = 0, dir_fd: int | None = None, op: str = "write"
-) -> Callable[[Guard, tuple[Any, ...]], None]:
-    def check(guard: Guard, args: tuple[Any, ...]) -> None:
+) -> Callable[[Checker, tuple[Any, ...]], None]:
+    def check(guard: Checker, args: tuple[Any, ...]) -> None:
         fd = args[dir_fd] if dir_fd is not None and len(args) > dir_fd else None
         path = _resolve(args[index], fd)
         if path is None:
@@ -216,13 +221,13 @@ def _checker(
     return check
 
 
-def _open(guard: Guard, args: tuple[Any, ...]) -> None:
+def _open(guard: Checker, args: tuple[Any, ...]) -> None:
     path = _resolve(args[0])  # a write: _hook already looked at the flags
     if path is not None:
         guard.check(path, "open for writing")
 
 
-def _rename(guard: Guard, args: tuple[Any, ...]) -> None:
+def _rename(guard: Checker, args: tuple[Any, ...]) -> None:
     src, dst, src_dir_fd, dst_dir_fd = args
     for target, fd, operation in (
         (src, src_dir_fd, "rename out of"),
@@ -233,7 +238,7 @@ def _rename(guard: Guard, args: tuple[Any, ...]) -> None:
             guard.check(path, operation)
 
 
-def _move(guard: Guard, args: tuple[Any, ...]) -> None:
+def _move(guard: Checker, args: tuple[Any, ...]) -> None:
     src, dst = args[0], args[1]
     for target, operation in ((src, "move out of"), (dst, "move into")):
         path = _resolve(target)
@@ -241,7 +246,7 @@ def _move(guard: Guard, args: tuple[Any, ...]) -> None:
             guard.check(path, operation)
 
 
-def _sqlite(guard: Guard, args: tuple[Any, ...]) -> None:
+def _sqlite(guard: Checker, args: tuple[Any, ...]) -> None:
     database = as_path(args[0]) if args else None
     if not database or database == ":memory:":
         return
@@ -253,7 +258,7 @@ def _sqlite(guard: Guard, args: tuple[Any, ...]) -> None:
     guard.check(database, "open a sqlite database for writing")
 
 
-def _mmap(guard: Guard, args: tuple[Any, ...]) -> None:
+def _mmap(guard: Checker, args: tuple[Any, ...]) -> None:
     import mmap
 
     fileno, _length, access = args[0], args[1], args[2]
@@ -264,7 +269,7 @@ def _mmap(guard: Guard, args: tuple[Any, ...]) -> None:
         guard.check(path, "map for writing")
 
 
-_HANDLERS: dict[str, Callable[[Guard, tuple[Any, ...]], None]] = {
+_HANDLERS: dict[str, Callable[[Checker, tuple[Any, ...]], None]] = {
     "open": _open,
     "os.mkdir": _checker("create a dir at", 0, 2, op="mkdir"),
     "os.rename": _rename,

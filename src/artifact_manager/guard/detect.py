@@ -26,6 +26,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from artifact_manager.layout import is_under
+
 __all__ = ["Change", "InotifyWatcher", "TreeDiffWatcher", "Watcher", "make_watcher"]
 
 
@@ -150,7 +152,7 @@ class InotifyWatcher(Watcher):
             self._add(dirpath)
 
     def _under_roots(self, path: str) -> bool:
-        return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in self._roots)
+        return any(is_under(path, root) for root in self._roots)
 
     def changes(self) -> list[Change]:
         found: list[Change] = []
@@ -183,9 +185,7 @@ class InotifyWatcher(Watcher):
     def _interpret(self, path: str, mask: int) -> list[Change]:
         if not self._under_roots(path):
             # An ancestor watched for the root's creation: watch the root once it is there.
-            if mask & _IN_CREATE and any(
-                r.startswith(path.rstrip(os.sep) + os.sep) or r == path for r in self._roots
-            ):
+            if mask & _IN_CREATE and any(is_under(root, path) for root in self._roots):
                 for root in self._roots:
                     self._watch_tree(root)
             return []

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from artifact_manager.layout import EVAL_SUFFIX, TESTS_DIRNAME
+from artifact_manager.layout import EVAL_SUFFIX, TESTS_DIRNAME, is_under
 
 __all__ = ["GuardPolicy", "as_path", "fd_path", "real_entry"]
 
@@ -43,10 +43,6 @@ def real_entry(path: str, cache: dict[str, str] | None = None) -> str:
 
 def _real(path: str | os.PathLike[str]) -> str:
     return os.path.realpath(os.path.abspath(path))
-
-
-def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(_SEP) + _SEP)
 
 
 @dataclass(frozen=True)
@@ -95,13 +91,13 @@ class GuardPolicy:
         :func:`real_entry`) would change production. ``operation == "mkdir"`` may create the
         dirs leading down to a ``tests/`` tree."""
         for allowed in self.allow:
-            if _under(real_path, allowed):
+            if is_under(real_path, allowed):
                 return False
         for root in self.protect:
-            if _under(real_path, root):
+            if is_under(real_path, root):
                 return True
         for root in self.data_roots:
-            if not _under(real_path, root):
+            if not is_under(real_path, root):
                 continue
             if self._in_tests_tree(real_path, root):
                 return False

@@ -19,8 +19,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from artifact_manager.guard.policy import GuardPolicy
+from artifact_manager.layout import EVAL_SUFFIX, TESTS_DIRNAME, is_under
 
-__all__ = ["StrictUnavailable", "enforce", "landlock_abi", "writable_hierarchies"]
+__all__ = [
+    "StrictUnavailable",
+    "check_available",
+    "enforce",
+    "landlock_abi",
+    "writable_hierarchies",
+]
 
 _SYS_CREATE_RULESET = 444
 _SYS_ADD_RULE = 445
@@ -94,12 +101,7 @@ def _ancestors(path: str) -> list[str]:
 
 def _on_the_way(path: str, blocked: Iterable[str]) -> bool:
     """True if ``path`` is a blocked tree, inside one, or an ancestor of one."""
-    for root in blocked:
-        if path == root or root.startswith(path.rstrip(os.sep) + os.sep):
-            return True
-        if path.startswith(root.rstrip(os.sep) + os.sep):
-            return True
-    return False
+    return any(is_under(root, path) or is_under(path, root) for root in blocked)
 
 
 def _exempt_trees(policy: GuardPolicy) -> list[str]:
@@ -115,8 +117,8 @@ def _exempt_trees(policy: GuardPolicy) -> list[str]:
                 if not build.is_dir(follow_symlinks=False):
                     continue
                 for model in os.scandir(build.path):
-                    tests = os.path.join(model.path, "tests")
-                    if model.name.endswith("_eval") and os.path.isdir(tests):
+                    tests = os.path.join(model.path, TESTS_DIRNAME)
+                    if model.name.endswith(EVAL_SUFFIX) and os.path.isdir(tests):
                         found.append(os.path.realpath(tests))
     return found
 
@@ -140,15 +142,20 @@ def writable_hierarchies(policy: GuardPolicy) -> list[str]:
     return sorted(writable)
 
 
-def enforce(policy: GuardPolicy) -> list[str]:
-    """Restrict this process (and its future children) for good; returns what stays
-    writable. Raises :class:`StrictUnavailable` with the reason when it cannot."""
-    abi = landlock_abi()
-    if abi < 1:
+def check_available() -> None:
+    """Raise :class:`StrictUnavailable`, naming the remedy, where there is no Landlock."""
+    if landlock_abi() < 1:
         raise StrictUnavailable(
             "--artifacts-guard=strict needs Linux Landlock (kernel 5.13+ with it enabled), "
             "which this system does not offer; use --artifacts-guard=on"
         )
+
+
+def enforce(policy: GuardPolicy) -> list[str]:
+    """Restrict this process (and its future children) for good; returns what stays
+    writable. Raises :class:`StrictUnavailable` with the reason when it cannot."""
+    check_available()
+    abi = landlock_abi()
     libc = _libc()
     dir_rights, file_rights = _rights(abi)
     attr = _RulesetAttr(dir_rights)
@@ -188,4 +195,4 @@ def enforce(policy: GuardPolicy) -> list[str]:
 
 def prepare_tests_tree(eval_dir: Path) -> None:
     """Create ``<eval_dir>/tests`` so it exists (and is exempt) when enforcement starts."""
-    (eval_dir / "tests").mkdir(parents=True, exist_ok=True)
+    (eval_dir / TESTS_DIRNAME).mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,8 @@
 
 Libraries that write from C, C++ or Rust (polars, pyarrow, h5py, PyTables, duckdb) raise no
 audit event, so layer 1 cannot see them. Their Python-level entry points are wrapped instead:
-while the guard is armed, a wrapper asks the armed :class:`~artifact_manager.guard.audit.Guard`
-(the same ``Guard.check`` the audit hook uses, so :mod:`~artifact_manager.guard.policy` decides)
+while the guard is armed, a wrapper asks the armed :class:`~artifact_manager.guard.audit.Checker`
+(the same ``Checker.check`` the audit hook uses, so :mod:`~artifact_manager.guard.policy` decides)
 about every path the call is about to write, and only then calls the original.
 
 One mechanism, one table per library (:mod:`artifact_manager.guard.libraries`): a
@@ -137,7 +137,7 @@ def wrap(library: str, operation: str, original: Callable[..., Any], targets: Ta
 
     @functools.wraps(original)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        guard = audit.active_guard()
+        guard = audit.active_checker()
         if guard is not None:
             for target in targets(args, kwargs):
                 path = local_path(target)

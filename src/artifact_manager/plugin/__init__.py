@@ -62,6 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     state = state_of(session.config)
+    state.guard.install()
     distributed = session.config.pluginmanager.getplugin("dsession") is not None
     if not state.is_worker:
         state.guard.start_watching("session" if distributed else "per-test")

@@ -10,13 +10,13 @@ import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pytest
 
 from artifact_manager.errors import ProductionWriteError
 from artifact_manager.guard import audit, strict, writers
-from artifact_manager.guard.audit import Guard, Violation
+from artifact_manager.guard.audit import Checker, Violation
 from artifact_manager.guard.detect import Watcher, make_watcher
 from artifact_manager.guard.libraries import LIBRARIES
 from artifact_manager.guard.policy import GuardPolicy
@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 GuardMode = Literal["off", "on", "strict"]
+#: "per-test" (serial: changes are pinned on the test that just ran) or "session" (xdist
+#: controller: changes are blamed on the tests running at the time).
+Attribution = Literal["per-test", "session"]
 GUARD_MODES: tuple[GuardMode, ...] = ("off", "on", "strict")
 MARKER = "allow_production_writes"
 _GRACE = 1.0  # seconds a finished test stays a suspect (see GuardSession.recently_finished)
@@ -79,11 +82,9 @@ class GuardSession:
 
     mode: GuardMode
     policy: GuardPolicy
-    guard: Guard = field(init=False)
+    checker: Checker = field(init=False)
     watcher: Watcher = field(default_factory=Watcher)
-    #: "per-test" (serial: changes are pinned on the test that just ran) or "session"
-    #: (xdist controller: changes are blamed on the tests running at the time).
-    attribution: str = "per-test"
+    attribution: Attribution = "per-test"
     running: dict[str, None] = field(default_factory=dict)
     #: (nodeid, when) of tests that finished lately: the controller hears of a worker's
     #: test ending a little after it ended, so a change is also blamed on these.
@@ -91,8 +92,12 @@ class GuardSession:
     exempt: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.guard = Guard(self.policy)
-        if self.mode != "off":
+        self.checker = Checker(self.policy)
+
+    def install(self) -> None:
+        """At session start (not at configure: ``pytest --help`` installs nothing): the audit
+        hook and the layer-2 wrappers, in every process that runs tests."""
+        if self.active:
             audit.install()
             writers.install(LIBRARIES)
 
@@ -114,11 +119,12 @@ class GuardSession:
 
     def check_strict_available(self) -> None:
         """At configure time: strict mode without Landlock stops the session, loudly."""
-        if self.mode == "strict" and strict.landlock_abi() < 1:
-            raise pytest.UsageError(
-                "--artifacts-guard=strict needs Linux Landlock (kernel 5.13+ with it "
-                "enabled), which this system does not offer; use --artifacts-guard=on"
-            )
+        if self.mode != "strict":
+            return
+        try:
+            strict.check_available()
+        except strict.StrictUnavailable as error:
+            raise pytest.UsageError(str(error)) from None
 
     def enforce_strict(self, eval_dirs: Sequence[Path], keep_writable: Sequence[Path]) -> None:
         """Restrict this test process for good (serial session or xdist worker).
@@ -140,14 +146,14 @@ class GuardSession:
 
     # -- detection (layer 3) ------------------------------------------------------------
 
-    def start_watching(self, attribution: str) -> None:
+    def start_watching(self, attribution: Attribution) -> None:
         """Watch the protected trees (serial sessions and the xdist controller only)."""
         if not self.active:
             return
         self.attribution = attribution
         self.watcher = make_watcher(list(self.policy.roots), self.policy.is_protected)
 
-    def stop_watching(self) -> list[dict[str, Any]]:
+    def stop_watching(self) -> list[Violation]:
         """Last look, then stop; returns session-level violations."""
         found = self.session_changes()
         self.watcher.close()
@@ -169,11 +175,11 @@ class GuardSession:
         if not changes or is_exempt(item):
             return
         for change in changes:
-            self.guard.violations.append(
+            self.checker.violations.append(
                 Violation(item.nodeid, when, change.path, change.kind, "detected")
             )
 
-    def session_changes(self) -> list[dict[str, Any]]:
+    def session_changes(self) -> list[Violation]:
         """Changes no single test can be blamed for, as session-level violations."""
         changes = self.watcher.changes()
         horizon = time.monotonic() - _GRACE
@@ -187,16 +193,16 @@ class GuardSession:
             who = "one of the tests running then: " + ", ".join(suspects)
         else:
             who = "no test (between tests, or outside the session)"
-        return [Violation(who, "session", c.path, c.kind, "detected").as_dict() for c in changes]
+        return [Violation(who, "session", c.path, c.kind, "detected") for c in changes]
 
-    def test_started(self, nodeid: str) -> list[dict[str, Any]]:
+    def test_started(self, nodeid: str) -> list[Violation]:
         if self.attribution == "per-test":
             return self.session_changes()  # between tests
         found = self.session_changes()
         self.running[nodeid] = None
         return found
 
-    def test_finished(self, nodeid: str) -> list[dict[str, Any]]:
+    def test_finished(self, nodeid: str) -> list[Violation]:
         if self.attribution == "per-test":
             return []
         found = self.session_changes()
@@ -212,16 +218,16 @@ class GuardSession:
         if is_exempt(item):
             audit.disarm()
             return
-        self.guard.enter(item.nodeid, phase)
-        audit.arm(self.guard)
+        self.checker.enter(item.nodeid, phase)
+        audit.arm(self.checker)
 
     def enter_fixture(self, name: str, scope: str) -> str:
-        previous = self.guard.fixture
-        self.guard.fixture = f"{name!r} ({scope}-scoped)"
+        previous = self.checker.fixture
+        self.checker.fixture = f"{name!r} ({scope}-scoped)"
         return previous
 
     def leave_fixture(self, previous: str) -> None:
-        self.guard.fixture = previous
+        self.checker.fixture = previous
 
     def leave(self) -> None:
         if self.active:
@@ -237,7 +243,7 @@ class GuardSession:
         # The teardown takes whatever is left: a change seen "during" the test, or a write a
         # thread of the call made after the call's report.
         phase = None if report.when == "teardown" else report.when
-        violations = self.guard.take(item.nodeid, phase)
+        violations = self.checker.take(item.nodeid, phase)
         if not violations:
             return []
         if (

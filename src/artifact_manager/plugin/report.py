@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from artifact_manager.guard.audit import in_phase
+from artifact_manager.guard.audit import Violation
 
 __all__ = ["ArtifactRecord", "ArtifactReport"]
 
@@ -26,7 +26,13 @@ class ArtifactRecord:
     kept: bool
     size: int
     files: list[dict[str, Any]] = field(default_factory=list)
-    violations: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ArtifactRecord:
+        """The record :func:`dataclasses.asdict` made ``raw`` from (the xdist round trip)."""
+        found = [Violation(**v) for v in raw.get("violations", [])]
+        return cls(**{**raw, "violations": found})
 
 
 @dataclass
@@ -37,13 +43,13 @@ class ArtifactReport:
     outcomes: dict[str, str] = field(default_factory=dict)
     shared_roots: set[str] = field(default_factory=set)
     #: Session-level violations: changes no single test could be blamed for.
-    violations: list[dict[str, Any]] = field(default_factory=list)
-    #: Violations of each test (every attempt), as plain dicts.
-    test_violations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+    #: Violations of each test (every attempt).
+    test_violations: dict[str, list[Violation]] = field(default_factory=dict)
 
-    def note_violations(self, nodeid: str, violations: list[Any]) -> None:
+    def note_violations(self, nodeid: str, violations: list[Violation]) -> None:
         if violations:
-            self.test_violations.setdefault(nodeid, []).extend(v.as_dict() for v in violations)
+            self.test_violations.setdefault(nodeid, []).extend(violations)
 
     def has_violations(self, nodeid: str) -> bool:
         return nodeid in self.test_violations
@@ -72,24 +78,27 @@ class ArtifactReport:
             "records": [asdict(r) for r in self.records.values()],
             "outcomes": self.outcomes,
             "shared_roots": sorted(self.shared_roots),
-            "violations": list(self.violations),
-            "test_violations": self.test_violations,
+            "violations": [v.as_dict() for v in self.violations],
+            "test_violations": {
+                nodeid: [v.as_dict() for v in found]
+                for nodeid, found in self.test_violations.items()
+            },
         }
 
     def merge(self, payload: dict[str, Any]) -> None:
         self.outcomes.update(payload.get("outcomes", {}))
         for raw in payload.get("records", []):
-            self.records[raw["nodeid"]] = ArtifactRecord(**raw)
+            self.records[raw["nodeid"]] = ArtifactRecord.from_dict(raw)
         self.shared_roots.update(payload.get("shared_roots", []))
-        self.violations.extend(payload.get("violations", []))
+        self.violations.extend(Violation(**v) for v in payload.get("violations", []))
         for nodeid, found in payload.get("test_violations", {}).items():
-            self.test_violations.setdefault(nodeid, []).extend(found)
+            self.test_violations.setdefault(nodeid, []).extend(Violation(**v) for v in found)
 
     # -- output --------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
         tests = [asdict(r) for r in self.records.values()]
-        return {"tests": tests, "violations": list(self.violations)}
+        return {"tests": tests, "violations": [v.as_dict() for v in self.violations]}
 
     def write(self, path: Path) -> None:
         """Write the JSON report: atomically, or in place where no new file may be made
@@ -110,8 +119,8 @@ class ArtifactReport:
         if self.violation_count:
             lines.append(f"production guard: {self.violation_count} violation(s)")
             for found in self.test_violations.values():
-                lines.extend(f"  {_violation_line(v)}" for v in found)
-            lines.extend(f"  {_violation_line(v)}" for v in self.violations)
+                lines.extend(f"  {v.line()}" for v in found)
+            lines.extend(f"  {v.line()}" for v in self.violations)
         if kept:
             total = sum(r.size for r in kept)
             lines.append(f"kept {len(kept)} test artifact dir(s), {format_size(total)} in total")
@@ -143,13 +152,3 @@ def format_size(size: int) -> str:
             return f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
-
-
-def _violation_line(violation: dict[str, Any]) -> str:
-    verb = "changed" if violation.get("layer") == "detected" else "blocked"
-    who = violation.get("test", "?")
-    if violation.get("fixture"):
-        who = f"fixture {violation['fixture']} of {who}"
-    if violation.get("phase") != "session":  # a session-level "who" says it all
-        who = in_phase(str(violation.get("phase")), who)
-    return f"{verb}: {violation.get('operation')} {violation.get('path')} ({who})"
