@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -119,8 +123,20 @@ def test_environment_variable_gives_the_root(root, capsys, monkeypatch):
     assert "a.tsv" in run(capsys, "list")[1]
 
 
+def installed_script(name):
+    """The console script installed beside the running interpreter (not whatever PATH finds).
+
+    `venv/bin/python -m pytest` without an activated venv must test this venv's script.
+    """
+    where = [Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))]
+    found = shutil.which(name, path=os.pathsep.join(map(str, where)))
+    assert found, f"{name} is not installed in {where}; reinstall: pip install -e '.[dev]'"
+    return found
+
+
 def test_console_script_and_module_run(root):
-    for command in (["artifact-manager"], [sys.executable, "-m", "artifact_manager"]):
+    script = installed_script("artifact-manager")
+    for command in ([script], [sys.executable, "-m", "artifact_manager"]):
         result = subprocess.run(
             [*command, "--root", str(root), "validate"], capture_output=True, text=True
         )

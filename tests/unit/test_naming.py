@@ -108,21 +108,23 @@ def test_same_nodeid_gives_the_same_name_in_another_process():
 
 
 node_ids = st.text(min_size=0, max_size=300)
+# No deadlines: these check properties, not speed (a loaded CI machine took 350 ms once).
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(node_ids)
 def test_every_name_is_well_formed(nodeid):
     assert_well_formed(nodeid_to_test_name(nodeid))
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(node_ids, node_ids)
 def test_different_ids_never_share_a_name_even_case_folded(a, b):
     if a != b:
         assert nodeid_to_test_name(a).casefold() != nodeid_to_test_name(b).casefold()
 
 
+@settings(deadline=None)
 @given(st.text(alphabet="aAbB/:[]._- ", min_size=0, max_size=200))
 def test_ids_differing_only_in_case_or_separators_stay_apart(nodeid):
     variants = {nodeid, nodeid.swapcase(), nodeid.replace("/", "_"), nodeid.replace("::", "_")}
