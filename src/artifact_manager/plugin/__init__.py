@@ -107,9 +107,10 @@ def pytest_runtest_makereport(
             report.artifact_manager_exempt = True  # type: ignore[attr-defined]  # for xdist
         state.report.note_violations(item.nodeid, state.guard.judge(item, report))
     state.lifecycle.note(item, report)
+    state.report.note_duration(item.nodeid, report.when, report.duration)
     if report.when == "teardown":
         state.guard.leave()
-        with_files = state.settings.report_path is not None
+        with_files = state.settings.reports_files
         outcome, record = state.lifecycle.finish(
             item, with_files=with_files or state.report.has_violations(item.nodeid)
         )

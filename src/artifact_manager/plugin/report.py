@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from artifact_manager.reporting.page import format_size
+
 __all__ = ["ArtifactRecord", "ArtifactReport"]
 
 
@@ -25,6 +27,8 @@ class ArtifactRecord:
     size: int
     files: list[dict[str, Any]] = field(default_factory=list)
     violations: list[dict[str, Any]] = field(default_factory=list)
+    #: Seconds the test's setup, call and teardown took (its last attempt).
+    duration: float = 0.0
 
 
 @dataclass
@@ -38,6 +42,12 @@ class ArtifactReport:
     violations: list[dict[str, Any]] = field(default_factory=list)
     #: Violations of each test (every attempt), as plain dicts.
     test_violations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Seconds each running test has taken so far (setup starts an attempt afresh).
+    durations: dict[str, float] = field(default_factory=dict)
+
+    def note_duration(self, nodeid: str, when: str, seconds: float) -> None:
+        start = 0.0 if when == "setup" else self.durations.get(nodeid, 0.0)
+        self.durations[nodeid] = start + seconds
 
     def note_violations(self, nodeid: str, violations: list[Any]) -> None:
         if violations:
@@ -53,8 +63,10 @@ class ArtifactReport:
     def add(self, nodeid: str, outcome: str, record: ArtifactRecord | None) -> None:
         """Note a test's outcome and record; a rerun replaces the earlier attempt's."""
         self.outcomes[nodeid] = outcome
+        duration = self.durations.pop(nodeid, 0.0)
         if record is not None:
             record.violations = list(self.test_violations.get(nodeid, []))
+            record.duration = round(duration, 6)
             self.records[nodeid] = record
         else:
             self.records.pop(nodeid, None)
@@ -129,18 +141,6 @@ class ArtifactReport:
         terminal.write_sep("-", "artifact manager")
         for line in lines:
             terminal.write_line(line)
-
-
-def format_size(size: int) -> str:
-    """``1536`` -> ``"1.5 KiB"``."""
-    if size < 1024:
-        return f"{size} B"
-    value = size / 1024
-    for unit in ("KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def _violation_line(violation: dict[str, Any]) -> str:

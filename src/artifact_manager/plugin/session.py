@@ -15,6 +15,7 @@ from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import ArtifactReport
+from artifact_manager.reporting import write_html
 from artifact_manager.storage.trash import Trash
 
 __all__ = ["STATE_KEY", "SessionState", "state_of"]
@@ -59,7 +60,8 @@ class SessionState:
         settings = self.settings
         if settings.guard != "strict":
             return
-        keep = [settings.report_path] if settings.report_path and not self.is_worker else []
+        reports = (settings.report_path, settings.html_path)
+        keep = [p for p in reports if p is not None] if not self.is_worker else []
         cache = getattr(config, "cache", None)
         if cache is not None:
             cache.mkdir("artifact_manager")
@@ -87,6 +89,8 @@ class SessionState:
                 self.factory.remove_shared(self.report.shared_roots)
             if self.settings.report_path is not None:
                 self.report.write(self.settings.report_path)
+            if self.settings.html_path is not None:
+                write_html(self.report.to_json(), self.settings.html_path)
         for error in self.trash.close():
             warnings.warn(pytest.PytestWarning(error), stacklevel=1)
 
