@@ -51,6 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     state = SessionState.from_config(config)
     state.guard.check_strict_available()
+    state.check_strict_outputs(config)
     config.stash[STATE_KEY] = state
     if state.guard.active:
         config.pluginmanager.register(GuardHooks(state.guard, state.report), GUARD_HOOKS)
@@ -58,6 +59,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from artifact_manager.plugin.xdist import XdistHooks
 
         config.pluginmanager.register(XdistHooks(state), "artifact_manager.xdist")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return state_of(config).guard.report_header()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

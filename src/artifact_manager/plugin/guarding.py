@@ -88,6 +88,8 @@ class GuardSession:
     #: test ending a little after it ended, so a change is also blamed on these.
     recently_finished: list[tuple[str, float]] = field(default_factory=list)
     exempt: set[str] = field(default_factory=set)
+    #: Strict mode's kernel mechanism, as found at configure time.
+    strict_mechanism: strict.Mechanism | None = None
 
     def __post_init__(self) -> None:
         self.guard = Guard(self.policy)
@@ -112,12 +114,18 @@ class GuardSession:
     # -- strict mode ----------------------------------------------------------------------
 
     def check_strict_available(self) -> None:
-        """At configure time: strict mode without Landlock stops the session, loudly."""
-        if self.mode == "strict" and strict.landlock_abi() < 1:
-            raise pytest.UsageError(
-                "--artifacts-guard=strict needs Linux Landlock (kernel 5.13+ with it "
-                "enabled), which this system does not offer; use --artifacts-guard=on"
-            )
+        """At configure time: strict mode with no kernel mechanism stops the session, loudly;
+        else the mechanism is noted for the report header."""
+        if self.mode != "strict":
+            return
+        self.strict_mechanism = strict.available()
+        if self.strict_mechanism is None:
+            raise pytest.UsageError(strict.UNAVAILABLE)
+
+    def report_header(self) -> list[str]:
+        if self.mode != "strict" or self.strict_mechanism is None:
+            return []
+        return [f"artifact-manager strict guard: {strict.DESCRIPTIONS[self.strict_mechanism]}"]
 
     def enforce_strict(self, eval_dirs: Sequence[Path], keep_writable: Sequence[Path]) -> None:
         """Restrict this test process for good (serial session or xdist worker).

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,15 @@ def _href(path: Path, page_dir: Path) -> str:
     return quote(Path(relative).as_posix())
 
 
+def _unchanged(path: Path, size: int) -> bool:
+    """Whether ``path`` is still a regular file of the recorded size."""
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == size
+
+
 def _files(test: Mapping[str, Any], page_dir: Path, rows: int) -> list[_File]:
     root = Path(test.get("test_root") or test.get("artifacts_dir") or ".")
     kept = bool(test.get("kept"))
@@ -83,7 +93,7 @@ def _files(test: Mapping[str, Any], page_dir: Path, rows: int) -> list[_File]:
         path = Path(name) if Path(name).is_absolute() else root / name
         if is_internal_name(path.name):  # the manager's manifest, locks, temp files
             continue
-        present = kept and path.is_file() and path.stat().st_size == size
+        present = kept and _unchanged(path, size)
         href = _href(Path(os.path.abspath(path)), page_dir) if present else None
         preview = preview_file(path, rows) if present else None
         files.append(_File(name, size, str(entry.get("sha256") or ""), href, preview))

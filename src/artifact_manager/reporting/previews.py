@@ -76,9 +76,11 @@ def preview_file(path: Path, rows: int = 10) -> Preview | None:
         return None
     import polars as pl  # only when a page has tables: importing polars takes a while
 
+    # A preview must never cost the report: whatever polars raises on a bad file (including
+    # a Rust panic, which is a BaseException) becomes the preview's failure message.
     try:
         return _table_preview(pl, path, suffix, rows)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as error:
+    except (Exception, pl.exceptions.PanicException) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         return PreviewFailure(f"polars could not read it: {type(error).__name__}: {first_line}")
 
