@@ -12,6 +12,7 @@ ancestor, the session stops at start naming it and the remedy, rather than faili
 from __future__ import annotations
 
 import getpass
+import importlib
 import os
 import tempfile
 from collections.abc import Iterable
@@ -31,7 +32,9 @@ def _coverage_dir(config: pytest.Config) -> str | None:
     """The dir pytest-cov's data files go to, if pytest-cov measures this session."""
     if not config.pluginmanager.hasplugin("_cov") or not config.getoption("cov_source", None):
         return None
-    import coverage
+    # pytest-cov is active, so coverage is installed; imported by name, as it is no
+    # dependency of ours (and has no stubs where it is absent).
+    coverage = importlib.import_module("coverage")
 
     invocation = Path(config.invocation_params.dir)
     cov_config = config.getoption("cov_config", ".coveragerc")
