@@ -27,6 +27,7 @@ from artifact_manager.config import (
 from artifact_manager.errors import ArtifactError, ArtifactManifestError
 from artifact_manager.layout import EVAL_SUFFIX, is_internal_name
 from artifact_manager.manager import ArtifactManager
+from artifact_manager.reporting import write_html
 from artifact_manager.storage.cleanup import old_dirs
 
 __all__ = ["ExitCode", "build_parser", "main"]
@@ -96,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--keep-recent", type=int, required=True, metavar="N")
     clean.add_argument("--dry-run", action="store_true", help="Only say what would go")
     commands.add_parser("versions", parents=[common], help="List published versions")
+    report = commands.add_parser(
+        "report", help="Render the HTML report from a JSON report (pytest --artifacts-report)"
+    )
+    report.add_argument("--html", required=True, metavar="OUT", type=Path, help="Page to write")
+    report.add_argument("json_report", metavar="JSON_REPORT", type=Path)
     return parser
 
 
@@ -204,6 +210,32 @@ def _versions(args: argparse.Namespace, manager: ArtifactManager) -> int:
     return ExitCode.OK
 
 
+def _report(args: argparse.Namespace) -> int:
+    try:
+        data = json.loads(args.json_report.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _UsageError(
+            f"no JSON report at {str(args.json_report)!r}; "
+            "make one with pytest --artifacts-report=PATH"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _UsageError(
+            f"cannot read JSON report {str(args.json_report)!r}: {error}; "
+            "pass the file pytest --artifacts-report=PATH wrote"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+        raise _UsageError(
+            f"{str(args.json_report)!r} is not an artifact report (no 'tests' list); "
+            "pass the file pytest --artifacts-report=PATH wrote"
+        )
+    write_html(data, args.html)
+    _print(args, {"html": str(args.html)}, [f"wrote {args.html}"])
+    return ExitCode.OK
+
+
+#: Commands that work on files given to them, not on a data root.
+_STANDALONE = {"report": _report}
+
 _COMMANDS = {
     "summary": _summary,
     "list": _list,
@@ -220,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
         return int(exit_.code or 0)
     try:
+        if args.command in _STANDALONE:
+            return _STANDALONE[args.command](args)
         return _COMMANDS[args.command](args, _manager(args))
     except ArtifactManifestError as error:
         print(f"artifact-manager: error: {error}", file=sys.stderr)

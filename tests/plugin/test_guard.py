@@ -230,6 +230,7 @@ def test_strict_writes_its_report_beside_the_data_root(pytester, production):
 
 def test_strict_without_landlock_stops_at_start(pytester, monkeypatch):
     monkeypatch.setenv("ARTIFACT_MANAGER_NO_LANDLOCK", "1")
+    monkeypatch.setenv("ARTIFACT_MANAGER_NO_MOUNT_NAMESPACE", "1")
     pytester.makepyfile("def test_a(): pass")
     result = pytester.runpytest_subprocess("--artifacts-guard=strict")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

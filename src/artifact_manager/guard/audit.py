@@ -21,12 +21,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from artifact_manager.errors import ProductionWriteError
 from artifact_manager.guard.policy import GuardPolicy, as_path, fd_path
+from artifact_manager.violations import PHASES, REMEDY, Violation, in_phase
 
 __all__ = [
     "PHASES",
@@ -41,51 +41,7 @@ __all__ = [
     "install",
 ]
 
-REMEDY = (
-    "write under the test's own dir (test_artifacts_dir / artifact_manager), or mark the "
-    "test @pytest.mark.allow_production_writes(reason=...)"
-)
-PHASES = ("setup", "call", "teardown")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
-
-
-def in_phase(phase: str, culprit: str) -> str:
-    """``in the call of <test>``; ``during <test>`` when the phase is not known."""
-    if phase in PHASES:
-        return f"in the {phase} of {culprit}"
-    return f"during {culprit}"
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One attempt to change a protected path."""
-
-    test: str
-    phase: str  # setup, call, teardown; "test" (some phase of it) or "session" when not known
-    path: str
-    operation: str
-    layer: str  # "prevented" (audit hook), a library of layer 2 ("polars", ...), "detected"
-    fixture: str = ""  # the fixture being set up, if any
-
-    @property
-    def culprit(self) -> str:
-        if self.fixture:
-            return f"fixture {self.fixture} (while setting up {self.test})"
-        return self.test
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
-
-    def error(self) -> ProductionWriteError:
-        return ProductionWriteError(self.culprit, self.path, self.operation, REMEDY)
-
-    def line(self) -> str:
-        """``blocked: <operation> <path> (in the call of <test>)``: the one way a violation
-        is shown (failure text, terminal summary)."""
-        verb = "changed" if self.layer == "detected" else "blocked"
-        # A session-level violation's culprit says it all ("one of the tests running then").
-        where = self.culprit if self.phase == "session" else in_phase(self.phase, self.culprit)
-        return f"{verb}: {self.operation} {self.path} ({where})"
 
 
 @dataclass

@@ -1,4 +1,6 @@
-"""Strict mode: kernel enforcement with Linux Landlock.
+"""Strict mode: kernel enforcement, by read-only bind mounts in a private mount namespace
+where the process may make one (:mod:`artifact_manager.guard.mountns`: exact, nothing else is
+restricted), else by Linux Landlock.
 
 Landlock is unprivileged, inherited by every child process and irreversible for the process
 (and threads it starts later). Its rules are allow-lists of hierarchies, so "writable
@@ -17,17 +19,34 @@ import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
+from artifact_manager.guard import mountns
 from artifact_manager.guard.policy import GuardPolicy
 from artifact_manager.layout import EVAL_SUFFIX, TESTS_DIRNAME, is_under
 
 __all__ = [
+    "Mechanism",
     "StrictUnavailable",
-    "check_available",
+    "available",
     "enforce",
     "landlock_abi",
     "writable_hierarchies",
 ]
+
+Mechanism = Literal["mount namespace", "landlock"]
+#: What each mechanism means for the user (said at session start).
+DESCRIPTIONS: dict[Mechanism, str] = {
+    "mount namespace": "read-only bind mounts of the protected trees in a private mount "
+    "namespace (nothing else is restricted)",
+    "landlock": "Linux Landlock (new files and dirs cannot be made directly in the ancestors "
+    "of the data root, e.g. the project root; outputs known at start are made first)",
+}
+UNAVAILABLE = (
+    "--artifacts-guard=strict needs Linux Landlock (kernel 5.13+ with it enabled) or a "
+    "private mount namespace (root or CAP_SYS_ADMIN where mounts are allowed), and this "
+    "system offers neither; use --artifacts-guard=on"
+)
 
 _SYS_CREATE_RULESET = 444
 _SYS_ADD_RULE = 445
@@ -142,20 +161,39 @@ def writable_hierarchies(policy: GuardPolicy) -> list[str]:
     return sorted(writable)
 
 
-def check_available() -> None:
-    """Raise :class:`StrictUnavailable`, naming the remedy, where there is no Landlock."""
-    if landlock_abi() < 1:
+def available() -> Mechanism | None:
+    """The mechanism a process here gets: a mount namespace if it may make one, else
+    Landlock if the kernel has it, else None."""
+    if mountns.usable():
+        return "mount namespace"
+    if landlock_abi() >= 1:
+        return "landlock"
+    return None
+
+
+def enforce(policy: GuardPolicy) -> Mechanism:
+    """Restrict this process (and its future children) for good, by the best mechanism here;
+    returns it. Raises :class:`StrictUnavailable` with the reason when it cannot."""
+    try:
+        mountns.enforce(policy, _exempt_trees(policy))
+    except mountns.MountNamespaceUnavailable:
+        pass  # nothing changed: Landlock then
+    except mountns.MountFailed as error:
         raise StrictUnavailable(
-            "--artifacts-guard=strict needs Linux Landlock (kernel 5.13+ with it enabled), "
-            "which this system does not offer; use --artifacts-guard=on"
-        )
+            f"strict mode could not protect the data root by read-only bind mounts: {error}; "
+            f"set {mountns.DISABLE_ENV}=1 to use Landlock instead, or --artifacts-guard=on"
+        ) from None
+    else:
+        return "mount namespace"
+    enforce_landlock(policy)
+    return "landlock"
 
 
-def enforce(policy: GuardPolicy) -> list[str]:
-    """Restrict this process (and its future children) for good; returns what stays
-    writable. Raises :class:`StrictUnavailable` with the reason when it cannot."""
-    check_available()
+def enforce_landlock(policy: GuardPolicy) -> list[str]:
+    """Restrict this process with Landlock; returns what stays writable."""
     abi = landlock_abi()
+    if abi < 1:
+        raise StrictUnavailable(UNAVAILABLE)
     libc = _libc()
     dir_rights, file_rights = _rights(abi)
     attr = _RulesetAttr(dir_rights)

@@ -51,6 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     state = SessionState.from_config(config)
     state.guard.check_strict_available()
+    state.check_strict_outputs(config)
     config.stash[STATE_KEY] = state
     if state.guard.active:
         config.pluginmanager.register(GuardHooks(state.guard, state.report), GUARD_HOOKS)
@@ -58,6 +59,10 @@ def pytest_configure(config: pytest.Config) -> None:
         from artifact_manager.plugin.xdist import XdistHooks
 
         config.pluginmanager.register(XdistHooks(state), "artifact_manager.xdist")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return state_of(config).guard.report_header()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -108,9 +113,10 @@ def pytest_runtest_makereport(
             report.artifact_manager_exempt = True  # type: ignore[attr-defined]  # for xdist
         state.report.note_violations(item.nodeid, state.guard.judge(item, report))
     state.lifecycle.note(item, report)
+    state.report.note_duration(item.nodeid, report.when, report.duration)
     if report.when == "teardown":
         state.guard.leave()
-        with_files = state.settings.report_path is not None
+        with_files = state.settings.reports_files
         outcome, record = state.lifecycle.finish(
             item, with_files=with_files or state.report.has_violations(item.nodeid)
         )

@@ -16,11 +16,12 @@ import pytest
 
 from artifact_manager.errors import ProductionWriteError
 from artifact_manager.guard import audit, strict, writers
-from artifact_manager.guard.audit import Checker, Violation
+from artifact_manager.guard.audit import Checker
 from artifact_manager.guard.detect import Watcher, make_watcher
 from artifact_manager.guard.libraries import LIBRARIES
 from artifact_manager.guard.policy import GuardPolicy
 from artifact_manager.plugin.report import ArtifactReport
+from artifact_manager.violations import REMEDY, Violation
 
 __all__ = [
     "GUARD_HOOKS",
@@ -90,6 +91,8 @@ class GuardSession:
     #: test ending a little after it ended, so a change is also blamed on these.
     recently_finished: list[tuple[str, float]] = field(default_factory=list)
     exempt: set[str] = field(default_factory=set)
+    #: Strict mode's kernel mechanism, as found at configure time.
+    strict_mechanism: strict.Mechanism | None = None
 
     def __post_init__(self) -> None:
         self.checker = Checker(self.policy)
@@ -118,13 +121,18 @@ class GuardSession:
     # -- strict mode ----------------------------------------------------------------------
 
     def check_strict_available(self) -> None:
-        """At configure time: strict mode without Landlock stops the session, loudly."""
+        """At configure time: strict mode with no kernel mechanism stops the session, loudly;
+        else the mechanism is noted for the report header."""
         if self.mode != "strict":
             return
-        try:
-            strict.check_available()
-        except strict.StrictUnavailable as error:
-            raise pytest.UsageError(str(error)) from None
+        self.strict_mechanism = strict.available()
+        if self.strict_mechanism is None:
+            raise pytest.UsageError(strict.UNAVAILABLE)
+
+    def report_header(self) -> list[str]:
+        if self.mode != "strict" or self.strict_mechanism is None:
+            return []
+        return [f"artifact-manager strict guard: {strict.DESCRIPTIONS[self.strict_mechanism]}"]
 
     def enforce_strict(self, eval_dirs: Sequence[Path], keep_writable: Sequence[Path]) -> None:
         """Restrict this test process for good (serial session or xdist worker).
@@ -256,7 +264,7 @@ class GuardSession:
             return []
         text = "production guard: this test changed (or tried to change) protected paths\n"
         text += "\n".join(f"  {v.line()}" for v in violations)
-        text += f"\nremedy: {audit.REMEDY}"
+        text += f"\nremedy: {REMEDY}"
         if report.failed:
             report.sections.append(("production guard", text))
         else:

@@ -101,6 +101,19 @@ def add_options(parser: pytest.Parser) -> None:
         help="Write a JSON report of each test's artifacts and violations to PATH; default: none",
     )
     group.addoption(
+        "--artifacts-html",
+        dest="artifacts_html",
+        default=None,
+        metavar="PATH",
+        help="Write an HTML report with previews of the kept tables and images to PATH "
+        "(ini artifacts_html); default: none",
+    )
+    parser.addini(
+        "artifacts_html",
+        "HTML report path, relative to the ini file's dir; default: none",
+        default="",
+    )
+    group.addoption(
         "--artifacts-lock-timeout",
         dest="artifacts_lock_timeout",
         default=None,
@@ -162,6 +175,16 @@ def _resolve_data_root(config: pytest.Config) -> Path:
     return config.rootpath / DEFAULT_DATA_ROOT
 
 
+def _resolve_html_path(config: pytest.Config) -> Path | None:
+    value, where = _pick(config, "artifacts_html", "artifacts_html")
+    if value is None:
+        return None
+    base = Path(config.invocation_params.dir)
+    if where == "ini" and config.inipath is not None:
+        base = config.inipath.parent
+    return base / Path(value).expanduser()
+
+
 @dataclass(frozen=True)
 class PluginSettings:
     """The plugin's settings for one session, resolved once from options, ini and env."""
@@ -176,6 +199,12 @@ class PluginSettings:
     guard: GuardMode = "on"
     protect: tuple[Path, ...] = ()
     allow: tuple[Path, ...] = ()
+    html_path: Path | None = None
+
+    @property
+    def reports_files(self) -> bool:
+        """Whether a report lists each test's files (JSON or HTML report asked for)."""
+        return self.report_path is not None or self.html_path is not None
 
     def keeps(self, failed: bool) -> bool:
         """Whether the keep policy keeps a dir whose test (or, for a shared dir, any test of
@@ -223,4 +252,5 @@ class PluginSettings:
             guard=guard or "on",
             protect=tuple(Path(p) for p in config.getini("artifacts_protect")),
             allow=tuple(Path(p) for p in config.getini("artifacts_allow")),
+            html_path=_resolve_html_path(config),
         )

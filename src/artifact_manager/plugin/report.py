@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from artifact_manager.guard.audit import Violation
+from artifact_manager.reporting.page import format_size
+from artifact_manager.violations import Violation
 
 __all__ = ["ArtifactRecord", "ArtifactReport"]
 
@@ -34,6 +35,9 @@ class ArtifactRecord:
         found = [Violation(**v) for v in raw.get("violations", [])]
         return cls(**{**raw, "violations": found})
 
+    #: Seconds the test's setup, call and teardown took (its last attempt).
+    duration: float = 0.0
+
 
 @dataclass
 class ArtifactReport:
@@ -46,6 +50,12 @@ class ArtifactReport:
     violations: list[Violation] = field(default_factory=list)
     #: Violations of each test (every attempt).
     test_violations: dict[str, list[Violation]] = field(default_factory=dict)
+    #: Seconds each running test has taken so far (setup starts an attempt afresh).
+    durations: dict[str, float] = field(default_factory=dict)
+
+    def note_duration(self, nodeid: str, when: str, seconds: float) -> None:
+        start = 0.0 if when == "setup" else self.durations.get(nodeid, 0.0)
+        self.durations[nodeid] = start + seconds
 
     def note_violations(self, nodeid: str, violations: list[Violation]) -> None:
         if violations:
@@ -61,8 +71,10 @@ class ArtifactReport:
     def add(self, nodeid: str, outcome: str, record: ArtifactRecord | None) -> None:
         """Note a test's outcome and record; a rerun replaces the earlier attempt's."""
         self.outcomes[nodeid] = outcome
+        duration = self.durations.pop(nodeid, 0.0)
         if record is not None:
             record.violations = list(self.test_violations.get(nodeid, []))
+            record.duration = round(duration, 6)
             self.records[nodeid] = record
         else:
             self.records.pop(nodeid, None)
@@ -140,15 +152,3 @@ class ArtifactReport:
         terminal.write_sep("-", "artifact manager")
         for line in lines:
             terminal.write_line(line)
-
-
-def format_size(size: int) -> str:
-    """``1536`` -> ``"1.5 KiB"``."""
-    if size < 1024:
-        return f"{size} B"
-    value = size / 1024
-    for unit in ("KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

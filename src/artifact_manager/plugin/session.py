@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,9 @@ from artifact_manager.plugin.factory import ArtifactManagerFactory
 from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
 from artifact_manager.plugin.options import PluginSettings
+from artifact_manager.plugin.outputs import landlock_blind_spots
 from artifact_manager.plugin.report import ArtifactReport
+from artifact_manager.reporting import write_html
 from artifact_manager.storage.trash import Trash
 
 __all__ = ["STATE_KEY", "SessionState", "state_of"]
@@ -54,12 +57,17 @@ class SessionState:
         return cls(PluginSettings.from_config(config), session_id, workerinput is not None)
 
     def enforce_strict(self, config: pytest.Config) -> None:
-        """Strict mode: the configured layout's ``tests/`` tree, the report file and pytest's
-        cache dir are made first, so they stay writable under enforcement."""
+        """Strict mode: the configured layout's ``tests/`` tree, the report files, JUnit XML
+        and pytest's cache dir are made first, so they stay writable under Landlock, which
+        lets nothing new be made in the ancestors of the data root. (Under xdist the
+        controller writes the reports and is not restricted.)"""
         settings = self.settings
         if settings.guard != "strict":
             return
-        keep = [settings.report_path] if settings.report_path and not self.is_worker else []
+        xml = config.getoption("xmlpath", None)
+        junit = Path(config.invocation_params.dir) / xml if xml else None
+        reports = (settings.report_path, settings.html_path, junit)
+        keep = [p for p in reports if p is not None] if not self.is_worker else []
         cache = getattr(config, "cache", None)
         if cache is not None:
             cache.mkdir("artifact_manager")
@@ -74,6 +82,20 @@ class SessionState:
         ).eval_dir
         self.guard.enforce_strict([eval_dir], keep)
 
+    def check_strict_outputs(self, config: pytest.Config) -> None:
+        """At configure time (serial session or xdist controller): under Landlock, outputs
+        that would be made where Landlock forbids it stop the session now, not at its end."""
+        if self.is_worker or self.guard.strict_mechanism != "landlock":
+            return
+        problems = landlock_blind_spots(config, self.guard.policy.roots)
+        if problems:
+            raise pytest.UsageError(
+                "--artifacts-guard=strict uses Landlock here (no mount namespace), which "
+                "cannot allow new files directly in the data root's ancestors: "
+                + "; ".join(problems)
+                + "; or run where mount namespaces are allowed (root or CAP_SYS_ADMIN)"
+            )
+
     def finish(self, config: pytest.Config) -> None:
         """Workers hand their report to the controller; the controller (or a serial session)
         removes shared dirs that are not kept and writes the JSON report. Every process
@@ -87,6 +109,8 @@ class SessionState:
                 self.factory.remove_shared(self.report.shared_roots)
             if self.settings.report_path is not None:
                 self.report.write(self.settings.report_path)
+            if self.settings.html_path is not None:
+                write_html(self.report.to_json(), self.settings.html_path)
         for error in self.trash.close():
             warnings.warn(pytest.PytestWarning(error), stacklevel=1)
 
