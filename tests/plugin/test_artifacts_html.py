@@ -96,7 +96,8 @@ def test_guard_violations_are_highlighted(pytester, html_report):
     assert 'class="test failed violated"' in page
     text = html_report.text(page)
     assert "1 guard violation(s)" in text
-    assert f"{production / 'p.tsv'} (in the call of test_writes.py::test_overwrites_production)" in text
+    where = "in the call of test_writes.py::test_overwrites_production"
+    assert f"{production / 'p.tsv'} ({where})" in text
 
 
 def test_strict_mode_still_writes_the_page(pytester, plugin_args, tmp_path, html_report):

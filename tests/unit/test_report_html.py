@@ -215,8 +215,8 @@ def test_violations_are_highlighted_per_test_and_for_the_session(report, tmp_pat
     assert "Session-level guard violations" in page
     text = html_report.text(page)
     assert (
-        "blocked: open for writing /data/meta_models/p.tsv (in the call of test_m.py::test_violated)"
-        in text
+        "blocked: open for writing /data/meta_models/p.tsv "
+        "(in the call of test_m.py::test_violated)" in text
     )
     assert "changed: created /data/meta_models/q.tsv" in text
 
