@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-__all__ = ["ArtifactRecord", "ArtifactReport"]
+if TYPE_CHECKING:
+    from artifact_manager.plugin.lifecycle import Finished
+
+__all__ = ["ATTACHMENTS_SECTION", "ArtifactRecord", "ArtifactReport", "attach"]
+
+#: The teardown report section that lists kept files as ``[[ATTACHMENT|path]]`` lines. Its
+#: name starts with "Captured stdout" so that pytest's junitxml writes it into the test's
+#: ``<system-out>`` (with ``junit_logging = system-out``, ``out-err`` or ``all``).
+ATTACHMENTS_SECTION = "Captured stdout artifacts"
 
 
 @dataclass
@@ -129,6 +138,21 @@ class ArtifactReport:
         terminal.write_sep("-", "artifact manager")
         for line in lines:
             terminal.write_line(line)
+
+
+def attach(
+    item: pytest.Item, report: pytest.TestReport, finished: Finished, junitxml: bool
+) -> None:
+    """After a test's teardown report: the test gets the user property ``artifacts_dir`` (a
+    JUnit ``<property>``); with ``--junitxml``, the kept files are listed as
+    ``[[ATTACHMENT|path]]`` lines (the Jenkins / GitLab convention) in its output."""
+    assert finished.record is not None
+    prop = ("artifacts_dir", finished.record.test_root)
+    item.user_properties.append(prop)
+    report.user_properties.append(prop)  # this report is made already: junitxml reads it
+    if junitxml and finished.kept_files:
+        lines = "".join(f"[[ATTACHMENT|{os.path.abspath(p)}]]\n" for p in finished.kept_files)
+        report.sections.append((ATTACHMENTS_SECTION, lines))
 
 
 def format_size(size: int) -> str:
