@@ -394,3 +394,30 @@ def test_concurrent_xdist_sessions_never_reap_each_others_live_dirs(pytester, tm
         (signals / "b-done").write_text("")
     out = first.communicate(timeout=120)[0]
     assert first.returncode == 0, out
+
+
+def test_locate_finds_a_kept_failed_tests_dir_and_its_marker(outcome_suite, capsys):
+    from artifact_manager.cli import main
+
+    outcome_suite.runpytest("--keep-artifacts=failed", "-k", "test_fail").assert_outcomes(failed=1)
+    capsys.readouterr()
+    root = str(outcome_suite.path / "data")
+    assert main(["--root", root, "locate", "test_outcomes.py::test_fail", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["kept"]["outcome"] == "failed"
+    assert found["kept"]["nodeid"] == "test_outcomes.py::test_fail"
+    assert main(["--root", root, "locate", "test_outcomes.py::test_pass"]) == 1
+
+
+def test_the_summary_says_what_was_reaped(pytester, plugin_args, tests_root):
+    (tests_root / "orphan_a").mkdir(parents=True)
+    (tests_root / "orphan_b").mkdir()
+    pytester.makepyfile(test_other=NOTHING)
+    result = pytester.runpytest(*plugin_args, "-v")
+    result.stdout.fnmatch_lines(
+        [
+            "reaped 2 test artifact dir(s) that earlier sessions left behind*",
+            f"  {tests_root / 'orphan_a'}",
+            f"  {tests_root / 'orphan_b'}",
+        ]
+    )

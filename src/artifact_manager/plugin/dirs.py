@@ -82,8 +82,8 @@ class TestDirs:
         self._shared_names: set[str] = set()
         self._prepared: set[Path] = set()
         self._guard = threading.RLock()
-        #: Dirs this process reaped (for the terminal summary).
-        self.reaped: list[Path] = []
+        #: The dirs this process reaped.
+        self.reaped: list[str] = []
 
     def __repr__(self) -> str:
         return f"TestDirs(session={self.session.id!r}, tests_root={str(self._configured)!r})"
@@ -104,14 +104,13 @@ class TestDirs:
                 self._reap(tests_root)
 
     def _reap(self, tests_root: Path) -> None:
-        self.reaped.extend(
-            reap(
-                tests_root,
-                session=self.session,
-                retention_count=self.settings.retention_count,
-                discard=self._trash.discard,
-            )
+        reaped = reap(
+            tests_root,
+            session=self.session,
+            retention_count=self.settings.retention_count,
+            discard=self._trash.discard,
         )
+        self.reaped.extend(str(path) for path in reaped)
 
     # -- 3: per test attempt ----------------------------------------------------------------
 

@@ -47,6 +47,9 @@ class ArtifactReport:
     violations: list[dict[str, Any]] = field(default_factory=list)
     #: Violations of each test (every attempt), as plain dicts.
     test_violations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Dirs removed at session start (or when a tests root was first used): left behind, or
+    #: kept by sessions outside the retention window.
+    reaped: list[str] = field(default_factory=list)
 
     def note_violations(self, nodeid: str, violations: list[Any]) -> None:
         if violations:
@@ -81,6 +84,7 @@ class ArtifactReport:
             "shared_roots": sorted(self.shared_roots),
             "violations": list(self.violations),
             "test_violations": self.test_violations,
+            "reaped": self.reaped,
         }
 
     def merge(self, payload: dict[str, Any]) -> None:
@@ -91,6 +95,7 @@ class ArtifactReport:
         self.violations.extend(payload.get("violations", []))
         for nodeid, found in payload.get("test_violations", {}).items():
             self.test_violations.setdefault(nodeid, []).extend(found)
+        self.reaped.extend(payload.get("reaped", []))
 
     # -- output --------------------------------------------------------------------------
 
@@ -129,6 +134,13 @@ class ArtifactReport:
                 lines.extend(f"  under {p}" for p in parents)
         elif verbose and self.records:
             lines.append(f"removed the artifact dirs of {len(self.records)} test(s); none kept")
+        if self.reaped:
+            lines.append(
+                f"reaped {len(self.reaped)} test artifact dir(s) that earlier sessions left "
+                "behind or kept beyond artifacts_retention_count"
+            )
+            if verbose:
+                lines.extend(f"  {path}" for path in sorted(self.reaped))
         return lines
 
     def write_summary(self, terminal: pytest.TerminalReporter, verbose: bool) -> None:

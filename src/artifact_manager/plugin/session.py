@@ -41,7 +41,10 @@ class SessionState:
     def __post_init__(self) -> None:
         self.trash = Trash(owner=f"pytest session {self.session.id}")
         self.dirs = TestDirs(
-            self.settings, self.session, self.trash, reaps_at_start=not self.is_worker
+            self.settings,
+            self.session,
+            self.trash,
+            reaps_at_start=not self.is_worker,
         )
         self.lifecycle = Lifecycle(self.settings, self.dirs)
         settings = self.settings
@@ -92,6 +95,7 @@ class SessionState:
         writes the JSON report. Every process waits for its trash to be emptied."""
         for finished in self.lifecycle.finish_interrupted(self.settings.report_path is not None):
             self.report.add(finished.nodeid, finished.outcome, finished.record)
+        self.report.reaped.extend(self.dirs.reaped)
         if self.is_worker:
             workeroutput = getattr(config, "workeroutput", None)
             if workeroutput is not None:
