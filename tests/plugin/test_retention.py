@@ -360,15 +360,14 @@ QUICK = """
     """
 
 
-@pytest.mark.parametrize("keep", ["none", "all"])
-def test_concurrent_xdist_sessions_never_reap_each_others_live_dirs(pytester, tmp_path, keep):
+def test_concurrent_xdist_sessions_never_reap_each_others_live_dirs(pytester, tmp_path):
     pytester.makepyfile(test_a=HOLDER, test_b=QUICK)
     signals = tmp_path / "signals"
     signals.mkdir()
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2"]
     env = dict(os.environ, SIGNALS=str(signals))
     first = subprocess.Popen(
-        [*command, f"--keep-artifacts={keep}", "test_a.py"],
+        [*command, "test_a.py"],
         cwd=pytester.path,
         env=env,
         stdout=subprocess.PIPE,
@@ -421,3 +420,38 @@ def test_the_summary_says_what_was_reaped(pytester, plugin_args, tests_root):
             f"  {tests_root / 'orphan_b'}",
         ]
     )
+
+
+def test_another_tests_root_is_reaped_when_first_used(pytester, tests_root):
+    other_root = pytester.path / "data" / "ensembl" / "GRCh38" / "spliceai_eval" / "tests"
+    (other_root / "orphan").mkdir(parents=True)
+    pytester.makepyfile(
+        test_other=NOTHING,
+        test_grch38="""
+        import pytest
+
+        @pytest.mark.artifacts(build="GRCh38")
+        def test_uses_grch38(test_artifacts_dir):
+            pass
+        """,
+    )
+    pytester.runpytest("test_other.py").assert_outcomes(passed=1)
+    assert (other_root / "orphan").is_dir()  # not the configured layout, and not used
+    pytester.runpytest("test_grch38.py").assert_outcomes(passed=1)
+    assert not (other_root / "orphan").exists()
+
+
+def test_a_kept_shared_dir_is_marked_and_ages_out_like_the_others(pytester, tests_root, test_dirs):
+    pytester.makeini("[pytest]\nartifacts_retention_count = 1\n")
+    pytester.makepyfile(
+        test_s="""
+        def test_shared(artifact_manager_factory):
+            artifact_manager_factory("ref").get_artifacts_dir(create=True)
+        """,
+        test_other=NOTHING,
+    )
+    pytester.runpytest("-n", "2", "--keep-artifacts", "test_s.py").assert_outcomes(passed=1)
+    marker = json.loads((tests_root / "ref" / KEEP_MARKER).read_text())
+    assert (marker["outcome"], marker["policy"]) == ("shared", "all")
+    pytester.runpytest("test_other.py").assert_outcomes(passed=1)
+    assert test_dirs() == []

@@ -121,3 +121,16 @@ def test_a_holder_never_keeps_a_lock_file_that_was_removed(tmp_path):
         assert not session_is_live(tmp_path, "s")  # the holder's inode is gone from the path
     with hold_session(tmp_path, "s"):  # a new holder re-opens the path: visible again
         assert session_is_live(tmp_path, "s")
+
+
+def test_writing_a_marker_never_follows_a_planted_symlink(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious")
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / (KEEP_MARKER + ".tmp")).symlink_to(outside)
+    (root / KEEP_MARKER).symlink_to(outside)
+    KeepMarker.now(NOW, "all", "passed", "test_x.py::t").write(root)
+    assert outside.read_text() == "precious"
+    assert not (root / KEEP_MARKER).is_symlink()
+    assert KeepMarker.read(root) is not None

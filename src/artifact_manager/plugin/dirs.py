@@ -84,6 +84,8 @@ class TestDirs:
         self._guard = threading.RLock()
         #: The dirs this process reaped.
         self.reaped: list[str] = []
+        #: The shared dirs this process prepared (the controller finishes them all).
+        self.shared_roots: set[str] = set()
 
     def __repr__(self) -> str:
         return f"TestDirs(session={self.session.id!r}, tests_root={str(self._configured)!r})"
@@ -158,11 +160,11 @@ class TestDirs:
     def is_shared(self, name: str) -> bool:
         return name in self._shared_names
 
-    def prepare_shared(self, root: Path, name: str) -> bool:
-        """Make shared dir ``root`` this session's (once per process); True the first time."""
+    def prepare_shared(self, root: Path, name: str) -> None:
+        """Make shared dir ``root`` this session's (once per process)."""
         with self._guard:
             if root in self._prepared:
-                return False
+                return
             self._enter(Path(os.path.realpath(root.parent)))
             with acquire(
                 lock_path_for(root),
@@ -174,7 +176,7 @@ class TestDirs:
                     root.mkdir(parents=True)
                     write_shared_session(root, self.session.id)
             self._prepared.add(root)
-            return True
+            self.shared_roots.add(str(root))
 
     def finish_shared(self, roots: Iterable[str], *, any_failed: bool) -> None:
         """At session end (controller or serial session): keep or discard the shared dirs."""

@@ -11,7 +11,6 @@ from artifact_manager.layout import Layout
 from artifact_manager.manager import ArtifactManager
 from artifact_manager.plugin.dirs import TestDirs
 from artifact_manager.plugin.options import PluginSettings
-from artifact_manager.plugin.report import ArtifactReport
 from artifact_manager.testmode import active_forced_test_mode
 
 __all__ = ["SHARED_BUILDS", "ArtifactManagerFactory"]
@@ -31,10 +30,9 @@ class ArtifactManagerFactory:
     mode is always test.
     """
 
-    def __init__(self, settings: PluginSettings, dirs: TestDirs, report: ArtifactReport) -> None:
+    def __init__(self, settings: PluginSettings, dirs: TestDirs) -> None:
         self._settings = settings
         self._dirs = dirs
-        self._report = report
 
     def __repr__(self) -> str:
         return f"ArtifactManagerFactory(data_root={str(self._settings.data_root)!r})"
@@ -69,8 +67,7 @@ class ArtifactManagerFactory:
         if name is not None:
             root = Layout.from_config(config).test_root
             assert root is not None
-            if self._dirs.prepare_shared(root, name):
-                self._report.shared_roots.add(str(root))  # kept or removed at session end
+            self._dirs.prepare_shared(root, name)
         return ArtifactManager(config)
 
     def get_or_build(

@@ -51,7 +51,7 @@ class SessionState:
         self.guard = GuardSession.build(
             settings.guard, settings.data_root, settings.protect, settings.allow
         )
-        self.factory = ArtifactManagerFactory(self.settings, self.dirs, self.report)
+        self.factory = ArtifactManagerFactory(self.settings, self.dirs)
 
     @property
     def session_id(self) -> str:
@@ -96,6 +96,7 @@ class SessionState:
         for finished in self.lifecycle.finish_interrupted(self.settings.report_path is not None):
             self.report.add(finished.nodeid, finished.outcome, finished.record)
         self.report.reaped.extend(self.dirs.reaped)
+        self.report.shared_roots.update(self.dirs.shared_roots)
         if self.is_worker:
             workeroutput = getattr(config, "workeroutput", None)
             if workeroutput is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from artifact_manager.plugin.session import (
     PAYLOAD_KEY,
     SESSION_ID_KEY,
@@ -25,6 +27,7 @@ class XdistHooks:
         node.workerinput[SESSION_ID_KEY] = self._state.session.id
         node.workerinput[SESSION_STARTED_KEY] = self._state.session.started
 
+    @pytest.hookimpl(tryfirst=True)  # a firstresult hook: run before pytest-rerunfailures'
     def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
         # The worker died mid-test (os._exit, a segfault, the OOM killer): its teardown never
         # ran, so the controller keeps or removes the dir as for a failed test.

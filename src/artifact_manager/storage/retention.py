@@ -104,8 +104,12 @@ class KeepMarker:
         """Write the marker into ``root`` (which exists), replacing an older one."""
         path = root / KEEP_MARKER
         tmp = root / (KEEP_MARKER + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # whatever is there, even a planted symlink, is replaced, not followed
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(tmp, flags, 0o644), "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(asdict(self), indent=1) + "\n")
+        os.replace(tmp, path)  # replaces a symlink at ``path`` itself, never its target
 
     @classmethod
     def read(cls, root: Path) -> KeepMarker | None:
@@ -124,7 +128,10 @@ class KeepMarker:
 
 
 def write_shared_session(root: Path, session_id: str) -> None:
-    (root / SESSION_MARKER).write_text(session_id + "\n", encoding="utf-8")
+    """Mark shared dir ``root`` (just made, empty) as prepared by ``session_id``."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(root / SESSION_MARKER, flags, 0o644), "w", encoding="utf-8") as handle:
+        handle.write(session_id + "\n")
 
 
 def read_shared_session(root: Path) -> str | None:
