@@ -97,13 +97,19 @@ class TestDirs:
         if self._reaps_at_start:
             self._reap(self._configured)
 
-    def _enter(self, tests_root: Path) -> None:
+    def _enter(self, tests_root: Path, *, reap: bool = True) -> None:
         with self._guard:
             if tests_root in self._entered:
                 return
             self._entered[tests_root] = hold_session(tests_root, self.session.id)
-            if tests_root != self._configured:
+            if reap and tests_root != self._configured:
                 self._reap(tests_root)
+
+    def hold(self, shared_roots: Iterable[str]) -> None:
+        """Controller: keep the session live where a worker's shared dirs are, before the
+        worker exits (it holds its own session locks until then)."""
+        for root in shared_roots:
+            self._enter(Path(os.path.realpath(Path(root).parent)), reap=False)
 
     def _reap(self, tests_root: Path) -> None:
         reaped = reap(

@@ -105,7 +105,11 @@ class SessionState:
             self.dirs.finish_shared(self.report.shared_roots, any_failed=self.report.any_failed)
             if self.settings.report_path is not None:
                 self.report.write(self.settings.report_path)
-        self.dirs.close()
+        if not self.is_worker:
+            # A worker keeps its session locks until its process exits: the controller takes
+            # them over in pytest_testnodedown first, so this session's shared dirs never look
+            # dead to another session's reaper before the controller has kept or removed them.
+            self.dirs.close()
         for error in self.trash.close():
             warnings.warn(pytest.PytestWarning(error), stacklevel=1)
 

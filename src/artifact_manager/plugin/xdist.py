@@ -37,3 +37,4 @@ class XdistHooks:
         payload = getattr(node, "workeroutput", {}).get(PAYLOAD_KEY)
         if payload is not None:
             self._state.report.merge(payload)
+            self._state.dirs.hold(payload.get("shared_roots", []))
