@@ -455,3 +455,9 @@ def test_a_kept_shared_dir_is_marked_and_ages_out_like_the_others(pytester, test
     assert (marker["outcome"], marker["policy"]) == ("shared", "all")
     pytester.runpytest("test_other.py").assert_outcomes(passed=1)
     assert test_dirs() == []
+
+
+def test_a_session_whose_tests_make_no_dir_creates_nothing(pytester, plugin_args):
+    pytester.makepyfile(test_other=NOTHING)
+    pytester.runpytest(*plugin_args, "--keep-artifacts").assert_outcomes(passed=1)
+    assert not (pytester.path / "data").exists()

@@ -158,23 +158,8 @@ class Lifecycle:
             return
         attempt.outcomes[report.when] = report.outcome
         if report.failed and attempt.activation.created_roots:
-            report.sections.append(("artifacts", self._describe_dirs(item, attempt)))
-
-    def _describe_dirs(self, item: pytest.Item, attempt: _Attempt) -> str:
-        keep = self.settings.keeps(True)
-        why = (
-            f"kept: artifacts_keep={self.settings.keep}"
-            if keep
-            else "removed when the test ends; run with --keep-artifacts=failed to keep it"
-        )
-        lines = []
-        for root in attempt.activation.created_roots:
-            lines.append(f"{root}  ({why})")
-            files = tree_files(root) if os.path.isdir(root) else []
-            lines.extend(f"  {f.name}  ({format_size(f.size)})" for f in files)
-            if not files:
-                lines.append("  (no files)")
-        return "\n".join(lines)
+            section = _dirs_section(attempt.activation.created_roots, self.settings.keep)
+            report.sections.append(("artifacts", section))
 
     def finish(self, item: pytest.Item, with_files: bool, outcome: str | None = None) -> Finished:
         """Keep or delete the attempt's roots, then release their locks and stop forcing.
@@ -225,6 +210,24 @@ class Lifecycle:
             self.finish(item, with_files, outcome="interrupted")
             for item in list(self._open.values())
         ]
+
+
+def _dirs_section(roots: list[Path], keep: str) -> str:
+    """A failed test's dirs, whether they will be kept, and their files."""
+    why = (
+        f"kept: artifacts_keep={keep}"
+        if keep != "none"
+        else "removed when the test ends; run with --keep-artifacts=failed to keep it"
+    )
+    lines = []
+    for root in roots:
+        lines.append(f"{root}  ({why})")
+        real_dir = os.path.isdir(root) and not os.path.islink(root)
+        files = tree_files(root) if real_dir else []
+        lines.extend(f"  {f.name}  ({format_size(f.size)})" for f in files)
+        if not files:
+            lines.append("  (no files)")
+    return "\n".join(lines)
 
 
 def _entries(roots: list[Path], own_root: Path) -> list[tuple[str, TreeFile]]:
