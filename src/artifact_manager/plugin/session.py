@@ -53,10 +53,6 @@ class SessionState:
         )
         self.factory = ArtifactManagerFactory(self.settings, self.dirs)
 
-    @property
-    def session_id(self) -> str:
-        return self.session.id
-
     @classmethod
     def from_config(cls, config: pytest.Config) -> SessionState:
         workerinput = getattr(config, "workerinput", None)
