@@ -7,6 +7,7 @@ or bad input (missing data root, unknown layout dir, bad value).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -25,10 +26,12 @@ from artifact_manager.config import (
     Mode,
 )
 from artifact_manager.errors import ArtifactError, ArtifactManifestError
-from artifact_manager.layout import EVAL_SUFFIX, is_internal_name
+from artifact_manager.layout import EVAL_SUFFIX, Layout, is_internal_name
 from artifact_manager.manager import ArtifactManager
+from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.reporting import write_html
 from artifact_manager.storage.cleanup import old_dirs
+from artifact_manager.storage.retention import KeepMarker
 
 __all__ = ["ExitCode", "build_parser", "main"]
 
@@ -97,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--keep-recent", type=int, required=True, metavar="N")
     clean.add_argument("--dry-run", action="store_true", help="Only say what would go")
     commands.add_parser("versions", parents=[common], help="List published versions")
+    locate = commands.add_parser(
+        "locate", parents=[common], help="Print the test dir of a pytest node id"
+    )
+    locate.add_argument("nodeid", metavar="NODEID", help="e.g. tests/test_io.py::test_write[5]")
     report = commands.add_parser(
         "report", help="Render the HTML report from a JSON report (pytest --artifacts-report)"
     )
@@ -105,8 +112,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _data_root(args: argparse.Namespace) -> Path:
+    return Path(args.root or os.environ.get(ENV_DATA_ROOT) or DEFAULT_DATA_ROOT)
+
+
+def _locate(args: argparse.Namespace) -> int:
+    """The test dir of a node id (as the plugin names it); exit 1 if it is not on disk."""
+    config = ArtifactConfig(
+        mode="test",
+        source=args.source,
+        build=args.build,
+        base_model=args.base_model,
+        test_name=nodeid_to_test_name(args.nodeid),
+        data_root=_data_root(args),
+    )
+    layout = Layout.from_config(config)
+    root = layout.test_root
+    assert root is not None
+    exists = os.path.isdir(root) and not os.path.islink(root)
+    marker = KeepMarker.read(root) if exists else None
+    data = {
+        "nodeid": args.nodeid,
+        "test_name": config.test_name,
+        "test_root": str(root),
+        "artifacts_dir": str(layout.artifacts_dir),
+        "exists": exists,
+        "kept": dataclasses.asdict(marker) if marker is not None else None,
+    }
+    if args.json:
+        _print(args, data, [])
+    if not exists:
+        print(
+            f"artifact-manager: no test dir {str(root)!r} for {args.nodeid!r}; run the test "
+            "with --keep-artifacts (or check --root/--source/--build/--base-model)",
+            file=sys.stderr,
+        )
+        return ExitCode.PROBLEMS_FOUND
+    if not args.json:
+        print(root)
+    return ExitCode.OK
+
+
 def _manager(args: argparse.Namespace) -> ArtifactManager:
-    root = Path(args.root or os.environ.get(ENV_DATA_ROOT) or DEFAULT_DATA_ROOT)
+    root = _data_root(args)
     if not root.is_dir():
         raise _UsageError(
             f"data root {str(root)!r} does not exist; pass --root or set {ENV_DATA_ROOT}"
@@ -234,7 +282,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 #: Commands that work on files given to them, not on a data root.
-_STANDALONE = {"report": _report}
+#: Commands that need no data root: they work on what they are given.
+_STANDALONE = {"report": _report, "locate": _locate}
 
 _COMMANDS = {
     "summary": _summary,

@@ -94,7 +94,9 @@ class ArtifactManager:
     """Paths and overwrite policy for one config's artifacts.
 
     Created while test mode is forced (inside a pytest test), the manager replaces a
-    production or differently named config with the running test's test-mode config.
+    production or differently named config with the running test's test-mode config, and
+    hands its test root to the forcer's claim hook (:class:`~artifact_manager.testmode.RootClaimer`)
+    before returning; otherwise the constructor touches nothing on disk.
     """
 
     def __init__(self, config: ArtifactConfig | None = None) -> None:
@@ -109,8 +111,10 @@ class ArtifactManager:
         if forced is not None and config.test_name == forced.test_name:
             root = self.layout.test_root
             assert root is not None
-            # One key per dir, however it was spelt (relative, through a symlinked parent).
-            forced.record_root(Path(os.path.realpath(root.parent)) / root.name)
+            # The one side effect of a constructor under forced test mode: the forcer's claim
+            # hook (testmode.RootClaimer; the pytest plugin locks and empties the dir on first
+            # use). One key per dir, however it was spelt (relative, a symlinked parent).
+            forced.claim_root(Path(os.path.realpath(root.parent)) / root.name)
 
     def __repr__(self) -> str:
         return f"ArtifactManager({self.config!r})"

@@ -9,35 +9,48 @@ running test's dir instead of production.
 
 The switch is process-wide on purpose (not a ``ContextVar``): threads started by the code
 under test must see it too. It nests; the innermost activation wins.
+
+Whoever turns it on may pass a :class:`RootClaimer`: the one place that decides which names
+are shared across tests and what happens to a test root before its first manager is handed
+out (the pytest plugin locks and empties it there). Without one, nothing on disk is touched.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from artifact_manager.validation import validate_component
 
-__all__ = ["ForcedTestMode", "active_forced_test_mode", "forced_test_mode"]
+__all__ = ["ForcedTestMode", "RootClaimer", "active_forced_test_mode", "forced_test_mode"]
+
+
+class RootClaimer(Protocol):
+    """Owns the test roots handed out while test mode is forced."""
+
+    def is_shared(self, test_name: str) -> bool:
+        """True for a name shared across tests on purpose: a config asking for it keeps it
+        (still in test mode) instead of getting the forced name."""
+
+    def claim(self, root: Path) -> None:
+        """Make ``root`` ready before the first manager for it is returned (called once per
+        root and activation); raising refuses the manager."""
 
 
 class ForcedTestMode:
-    """One activation: the test name to force and the test roots created under it.
+    """One activation: the test name to force and the test roots claimed under it.
 
     ``test_name`` is the name, or a function that gives it: then it is computed (and
     validated) only when a config first asks, so a test that makes no config pays nothing.
-    ``allowed_names`` are test names kept as given (still in test mode), for dirs a test
-    shares on purpose (the pytest plugin's ``artifact_manager_factory``). ``on_new_root`` is
-    called once for each new test root under the forced name that a manager is made for.
+    ``claimer`` decides which names are shared and claims each new test root of the forced
+    name (see :class:`RootClaimer`).
     """
 
     def __init__(
-        self,
-        test_name: str | Callable[[], str],
-        allowed_names: Collection[str] = (),
-        on_new_root: Callable[[Path], None] | None = None,
+        self, test_name: str | Callable[[], str], claimer: RootClaimer | None = None
     ) -> None:
         self._name: str | None = None
         self._name_of: Callable[[], str] | None = None
@@ -45,8 +58,8 @@ class ForcedTestMode:
             self._name_of = test_name
         else:
             self._name = validate_component("test_name", test_name)
-        self.allowed_names = allowed_names
-        self.on_new_root = on_new_root
+        self.claimer = claimer
+        #: The test roots of the forced name that managers were made for, in claim order.
         self.created_roots: list[Path] = []
         self._lock = threading.RLock()
 
@@ -63,21 +76,19 @@ class ForcedTestMode:
 
     def resolve_test_name(self, requested: str | None) -> str:
         """The name a config asking for ``requested`` gets while this activation is on."""
-        if requested is not None and requested in self.allowed_names:
+        if requested is not None and self.claimer is not None and self.claimer.is_shared(requested):
             return requested
         return self.test_name
 
-    def record_root(self, root: Path) -> None:
-        """Remember a test root of the forced name that a manager was made for.
-
-        ``on_new_root`` runs first, under this activation's lock (a second thread making a
-        manager for the same root waits for it); if it raises, the root is not recorded.
-        """
+    def claim_root(self, root: Path) -> None:
+        """Called by ``ArtifactManager()`` for a test root of the forced name: the first time,
+        the claimer claims it (under this activation's lock: a second thread making a manager
+        for the same root waits), then it is recorded; if claiming raises, it is not."""
         with self._lock:
             if root in self.created_roots:
                 return
-            if self.on_new_root is not None:
-                self.on_new_root(root)
+            if self.claimer is not None:
+                self.claimer.claim(root)
             self.created_roots.append(root)
 
 
@@ -93,14 +104,11 @@ def active_forced_test_mode() -> ForcedTestMode | None:
 
 @contextmanager
 def forced_test_mode(
-    test_name: str | Callable[[], str],
-    *,
-    allowed_names: Collection[str] = (),
-    on_new_root: Callable[[Path], None] | None = None,
+    test_name: str | Callable[[], str], *, claimer: RootClaimer | None = None
 ) -> Iterator[ForcedTestMode]:
     """Force test mode named ``test_name`` (or named by calling it, on first use) for every
-    config created inside the block."""
-    activation = ForcedTestMode(test_name, allowed_names, on_new_root)
+    config created inside the block; ``claimer`` owns the roots (see :class:`RootClaimer`)."""
+    activation = ForcedTestMode(test_name, claimer)
     with _stack_lock:
         _stack.append(activation)
     try:

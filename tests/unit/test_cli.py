@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from artifact_manager import ArtifactConfig, ArtifactManager
+from artifact_manager import ArtifactConfig, ArtifactManager, nodeid_to_test_name
 from artifact_manager.cli import ExitCode, main
 
 DF = pl.DataFrame({"a": [1, 2]})
@@ -146,3 +146,30 @@ def test_console_script_and_module_run(root):
 def test_the_plugins_option_names_work_too(root, capsys):
     code, out, _ = run(capsys, "list", "--artifacts-root", str(root), "--artifacts-build", "GRCh37")
     assert (code, "a.tsv" in out) == (ExitCode.OK, True)
+
+
+def test_locate_prints_the_test_dir_of_a_node_id(data_root, capsys):
+    nodeid = "tests/test_io.py::test_write[5]"
+    kept = ArtifactManager(
+        ArtifactConfig(mode="test", test_name=nodeid_to_test_name(nodeid), data_root=data_root)
+    )
+    kept.write_table(DF, "a.tsv")
+    code, out, _ = run(capsys, "--root", str(data_root), "locate", nodeid)
+    assert code == ExitCode.OK
+    assert out == f"{kept.get_test_root()}\n"
+    code, out, _ = run(capsys, "locate", nodeid, "--root", str(data_root), "--json")
+    data = json.loads(out)
+    assert (data["exists"], data["test_root"], data["kept"]) == (
+        True,
+        str(kept.get_test_root()),
+        None,
+    )
+
+
+def test_locate_exits_1_when_the_dir_is_not_on_disk(data_root, capsys):
+    code, out, err = run(capsys, "--root", str(data_root), "locate", "tests/test_x.py::test_gone")
+    assert code == ExitCode.PROBLEMS_FOUND
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "no test dir" in err
+    assert "test_x.test_gone" in err

@@ -22,6 +22,7 @@ from artifact_manager.plugin.guarding import (
     is_exempt,
 )
 from artifact_manager.plugin.options import add_options
+from artifact_manager.plugin.report import attach
 from artifact_manager.plugin.session import STATE_KEY, SessionState, state_of
 
 __all__ = [
@@ -70,6 +71,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     state.guard.install()
     distributed = session.config.pluginmanager.getplugin("dsession") is not None
     if not state.is_worker:
+        state.dirs.start_session()  # reap what earlier sessions left behind
         state.guard.start_watching("session" if distributed else "per-test")
     if not distributed:  # this process runs tests: a serial session or an xdist worker
         state.enforce_strict(session.config)
@@ -117,16 +119,19 @@ def pytest_runtest_makereport(
     if report.when == "teardown":
         state.guard.leave()
         with_files = state.settings.reports_files
-        outcome, record = state.lifecycle.finish(
+        finished = state.lifecycle.finish(
             item, with_files=with_files or state.report.has_violations(item.nodeid)
         )
-        state.report.add(item.nodeid, outcome, record)
+        state.report.add(item.nodeid, finished.outcome, finished.record)
+        if finished.claimed:
+            attach(item, report, finished, junitxml=bool(item.config.getoption("xmlpath", None)))
     return report
 
 
 # -- reporting ---------------------------------------------------------------------------
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own: fixtures cut short are torn down first
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = state_of(session.config)
     if not state.is_worker:

@@ -1,25 +1,25 @@
-"""A test's dir from start to end: lock it, empty it, force test mode, keep or delete it.
+"""A test's attempts from start to end: force test mode, note the outcome, keep or discard.
 
 Per attempt (pytest-rerunfailures runs setup/call/teardown again; each attempt starts from an
 empty dir and the last attempt's dir is the one kept):
 
-1. setup starts: force test mode under the test's name for setup, call and teardown. When
-   the first manager for a test root is made (the fixtures, or the code under test), the
-   root is claimed: its lock is taken (another session running the same test waits at most
-   ``lock_timeout`` seconds, then fails naming the holder) and it is emptied;
-2. every phase's report is noted (a test failed if setup, call or teardown failed);
+1. setup starts: force test mode under the test's name for setup, call and teardown, with
+   the attempt's :class:`~artifact_manager.plugin.dirs.AttemptDirs` as the claim hook: the
+   first manager made for a test root claims it (lock, empty; see
+   :mod:`artifact_manager.plugin.dirs`). A test that makes no manager touches nothing;
+2. every phase's report is noted (a test failed if setup, call or teardown failed); a failed
+   phase's report gets an ``artifacts`` section naming the test's dirs and files;
 3. after the teardown report: keep or discard every root claimed under the test's name,
-   release the locks, stop forcing, and return the test's record. A discarded root is
-   renamed into the session's trash at once (its name is free for the next attempt or
-   session) and deleted by a background thread (:mod:`artifact_manager.storage.trash`).
+   release the locks, stop forcing, and return the test's record. An attempt that never got
+   its teardown report (the session was interrupted) is finished at session end as
+   ``interrupted``.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,17 +29,17 @@ import pytest
 
 from artifact_manager.config import ArtifactConfig, Coverage
 from artifact_manager.errors import ArtifactConfigError
-from artifact_manager.layout import Layout, lock_path_for
+from artifact_manager.layout import Layout
 from artifact_manager.naming import nodeid_to_test_name
+from artifact_manager.plugin.dirs import AttemptDirs, TestDirs
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import ArtifactRecord
+from artifact_manager.reporting.page import format_size
 from artifact_manager.storage.checksum import sha256_file
 from artifact_manager.storage.cleanup import TreeFile, tree_files
-from artifact_manager.storage.locks import acquire
-from artifact_manager.storage.trash import Trash
 from artifact_manager.testmode import ForcedTestMode, forced_test_mode
 
-__all__ = ["MARKER_KEYS", "Lifecycle", "config_for_item"]
+__all__ = ["MARKER_KEYS", "Finished", "Lifecycle", "config_for_item"]
 
 MARKER_KEYS = ("source", "build", "base_model", "coverage")
 
@@ -86,9 +86,10 @@ def config_for_item(
 
 @dataclass
 class _Attempt:
-    #: Undone when the attempt finishes: the forced test mode, the locks of claimed roots.
+    #: Undone when the attempt finishes: the forced test mode.
     undo: ExitStack
     activation: ForcedTestMode
+    dirs: AttemptDirs
     config: ArtifactConfig | None = None
     outcomes: dict[str, str] = field(default_factory=dict)
 
@@ -100,13 +101,28 @@ class _Attempt:
 _ATTEMPT = pytest.StashKey[_Attempt]()
 
 
+@dataclass(frozen=True)
+class Finished:
+    """A finished attempt."""
+
+    nodeid: str
+    outcome: str
+    #: Set if the attempt claimed a dir or files were asked for.
+    record: ArtifactRecord | None
+    #: The files of the kept dirs (empty when nothing was kept).
+    kept_files: list[Path] = field(default_factory=list)
+    #: Whether the attempt claimed any dir.
+    claimed: bool = False
+
+
 @dataclass
 class Lifecycle:
     """Starts and finishes each test attempt; see the module docs."""
 
     settings: PluginSettings
-    trash: Trash
-    allowed_names: set[str] = field(default_factory=set)
+    dirs: TestDirs
+    #: Attempts started and not finished yet, by node id.
+    _open: dict[str, pytest.Item] = field(default_factory=dict)
 
     def config_of(self, item: pytest.Item) -> ArtifactConfig:
         """The running attempt's default config (made on first use; fresh outside one)."""
@@ -118,8 +134,7 @@ class Lifecycle:
         return attempt.config
 
     def start(self, item: pytest.Item) -> None:
-        """Force test mode for the attempt. A test root is claimed (locked, emptied) when the
-        first manager for it is made, so tests that make none pay nothing on disk."""
+        """Force test mode for the attempt, with the attempt's dirs as the claim hook."""
         # A bad @pytest.mark.artifacts fails the setup now, whether or not the test uses it.
         config = (
             config_for_item(item, self.settings) if item.get_closest_marker("artifacts") else None
@@ -130,76 +145,90 @@ class Lifecycle:
             if config is not None and config.test_name
             else functools.partial(nodeid_to_test_name, item.nodeid)
         )
+        dirs = self.dirs.attempt(item.nodeid)
         undo = ExitStack()
-        claim = self._claimer(undo, f"pytest running {item.nodeid}")
-        activation = undo.enter_context(
-            forced_test_mode(name, allowed_names=self.allowed_names, on_new_root=claim)
-        )
-        item.stash[_ATTEMPT] = _Attempt(undo, activation, config)
-
-    def _claimer(self, undo: ExitStack, owner: str) -> Callable[[Path], None]:
-        def claim(root: Path) -> None:
-            lock = acquire(lock_path_for(root), timeout=self.settings.lock_timeout, owner=owner)
-            undo.callback(lock.release)
-            self.trash.discard(root)  # a kept dir from an earlier run, or an earlier attempt's
-
-        return claim
+        undo.callback(dirs.release)  # whatever happens, no lock outlives the attempt
+        activation = undo.enter_context(forced_test_mode(name, claimer=dirs))
+        item.stash[_ATTEMPT] = _Attempt(undo, activation, dirs, config)
+        self._open[item.nodeid] = item
 
     def note(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """Note a phase's outcome; a failed phase's report names the test's dirs."""
         attempt = item.stash.get(_ATTEMPT, None)
-        if attempt is not None:
-            attempt.outcomes[report.when] = report.outcome
+        if attempt is None:
+            return
+        attempt.outcomes[report.when] = report.outcome
+        if report.failed and attempt.activation.created_roots:
+            section = _dirs_section(attempt.activation.created_roots, self.settings.keep)
+            report.sections.append(("artifacts", section))
 
-    def finish(self, item: pytest.Item, with_files: bool) -> tuple[str, ArtifactRecord | None]:
+    def finish(self, item: pytest.Item, with_files: bool, outcome: str | None = None) -> Finished:
         """Keep or delete the attempt's roots, then release their locks and stop forcing.
 
-        Returns the attempt's outcome and, if it claimed a dir or files were asked for, its
-        record.
+        ``outcome``: given for an attempt that never got its teardown report
+        (``interrupted``); otherwise worked out from the noted phases. Returns the attempt's
+        outcome and, if it claimed a dir or files were asked for, its record.
         """
         attempt = item.stash.get(_ATTEMPT, None)
         if attempt is None:
-            return "passed", None
+            return Finished(item.nodeid, "passed", None)
         config = self.config_of(item) if with_files or attempt.activation.created_roots else None
         del item.stash[_ATTEMPT]
+        self._open.pop(item.nodeid, None)
         outcomes = set(attempt.outcomes.values())
         failed = "failed" in outcomes
-        outcome = "failed" if failed else "skipped" if "skipped" in outcomes else "passed"
+        if outcome is None:
+            outcome = "failed" if failed else "skipped" if "skipped" in outcomes else "passed"
         if config is None:
             attempt.undo.close()
-            return outcome, None
+            return Finished(item.nodeid, outcome, None)
         layout = Layout.from_config(config)
         own_root = layout.test_root
         assert own_root is not None
         with attempt.undo:
             roots = [r for r in attempt.activation.created_roots if os.path.lexists(r)]
-            keep = self.settings.keeps(failed)
+            keep = self.settings.keeps(failed) and bool(roots)
             entries = _entries(roots, own_root) if with_files or keep else []
             files = [_describe(name, e) for name, e in entries] if with_files else []
-            if not keep:
-                self._discard_all(roots)
-        return outcome, ArtifactRecord(
+            attempt.dirs.finish(roots, keep=keep, outcome=outcome)
+        record = ArtifactRecord(
             nodeid=item.nodeid,
             test_name=attempt.test_name,
             artifacts_dir=str(layout.artifacts_dir),
             test_root=str(own_root),
             outcome=outcome,
-            kept=keep and bool(roots),
+            kept=keep,
             size=sum(e.size for _, e in entries) if keep else 0,
             files=files,
         )
+        kept_files = [e.path for _, e in entries] if keep else []
+        return Finished(item.nodeid, outcome, record, kept_files, claimed=bool(roots))
 
-    def _discard_all(self, roots: Iterable[Path]) -> None:
-        for root in roots:
-            try:
-                self.trash.discard(root)
-            except OSError as error:
-                warnings.warn(
-                    pytest.PytestWarning(
-                        f"could not remove test artifact dir {str(root)!r}: {error}; "
-                        "remove it by hand (nothing outside it was touched)"
-                    ),
-                    stacklevel=1,
-                )
+    def finish_interrupted(self, with_files: bool) -> list[Finished]:
+        """Finish the attempts that never got their teardown report (KeyboardInterrupt, or
+        ``pytest.exit``) as ``interrupted``."""
+        return [
+            self.finish(item, with_files, outcome="interrupted")
+            for item in list(self._open.values())
+        ]
+
+
+def _dirs_section(roots: list[Path], keep: str) -> str:
+    """A failed test's dirs, whether they will be kept, and their files."""
+    why = (
+        f"kept: artifacts_keep={keep}"
+        if keep != "none"
+        else "removed when the test ends; run with --keep-artifacts=failed to keep it"
+    )
+    lines = []
+    for root in roots:
+        lines.append(f"{root}  ({why})")
+        real_dir = os.path.isdir(root) and not os.path.islink(root)
+        files = tree_files(root) if real_dir else []
+        lines.extend(f"  {f.name}  ({format_size(f.size)})" for f in files)
+        if not files:
+            lines.append("  (no files)")
+    return "\n".join(lines)
 
 
 def _entries(roots: list[Path], own_root: Path) -> list[tuple[str, TreeFile]]:

@@ -24,7 +24,9 @@ from artifact_manager.config import (
     ENV_DATA_ROOT,
 )
 from artifact_manager.errors import ArtifactConfigError
+from artifact_manager.layout import TESTS_DIRNAME, eval_dir
 from artifact_manager.plugin.guarding import GUARD_MODES, GuardMode
+from artifact_manager.storage.retention import DEFAULT_RETENTION_COUNT
 from artifact_manager.validation import validate_component
 
 __all__ = ["KEEP_CHOICES", "Keep", "PluginSettings", "add_options"]
@@ -93,6 +95,12 @@ def add_options(parser: pytest.Parser) -> None:
             help=argparse.SUPPRESS,
         )
     parser.addini("artifacts_keep", "Which test artifact dirs to keep: none|failed|all", default="")
+    parser.addini(
+        "artifacts_retention_count",
+        "Kept test artifact dirs of this many sessions survive (the new one counts); older "
+        f"ones are removed at session start; an integer >= 1; default: {DEFAULT_RETENTION_COUNT}",
+        default="",
+    )
     group.addoption(
         "--artifacts-report",
         dest="artifacts_report",
@@ -161,6 +169,22 @@ def _pick(config: pytest.Config, dest: str, ini: str) -> tuple[str | None, str]:
     return None, ""
 
 
+def _retention_count(config: pytest.Config) -> int:
+    value = str(config.getini("artifacts_retention_count") or "").strip()
+    if not value:
+        return DEFAULT_RETENTION_COUNT
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise pytest.UsageError(
+            f"artifacts_retention_count={value!r} (from ini) is not an integer >= 1; "
+            f"pass e.g. {DEFAULT_RETENTION_COUNT}"
+        )
+    return count
+
+
 def _resolve_data_root(config: pytest.Config) -> Path:
     invocation_dir = Path(config.invocation_params.dir)
     value, where = _pick(config, "artifacts_root", "artifacts_data_root")
@@ -200,11 +224,17 @@ class PluginSettings:
     protect: tuple[Path, ...] = ()
     allow: tuple[Path, ...] = ()
     html_path: Path | None = None
+    retention_count: int = DEFAULT_RETENTION_COUNT
 
     @property
     def reports_files(self) -> bool:
         """Whether a report lists each test's files (JSON or HTML report asked for)."""
         return self.report_path is not None or self.html_path is not None
+
+    @property
+    def tests_root(self) -> Path:
+        """The configured layout's tests root, where test dirs live by default."""
+        return eval_dir(self.data_root, self.source, self.build, self.base_model) / TESTS_DIRNAME
 
     def keeps(self, failed: bool) -> bool:
         """Whether the keep policy keeps a dir whose test (or, for a shared dir, any test of
@@ -242,6 +272,7 @@ class PluginSettings:
             )
         report = config.getoption("artifacts_report")
         return cls(
+            retention_count=_retention_count(config),
             data_root=_resolve_data_root(config),
             source=names["artifacts_source"],
             build=names["artifacts_build"],

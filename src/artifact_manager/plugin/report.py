@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from artifact_manager.reporting.page import format_size
 from artifact_manager.violations import Violation
 
-__all__ = ["ArtifactRecord", "ArtifactReport"]
+if TYPE_CHECKING:
+    from artifact_manager.plugin.lifecycle import Finished
+
+__all__ = ["ATTACHMENTS_SECTION", "ArtifactRecord", "ArtifactReport", "attach"]
+
+#: The teardown report section that lists kept files as ``[[ATTACHMENT|path]]`` lines. Its
+#: name starts with "Captured stdout" so that pytest's junitxml writes it into the test's
+#: ``<system-out>`` (with ``junit_logging = system-out``, ``out-err`` or ``all``).
+ATTACHMENTS_SECTION = "Captured stdout artifacts"
 
 
 @dataclass
@@ -28,15 +37,14 @@ class ArtifactRecord:
     size: int
     files: list[dict[str, Any]] = field(default_factory=list)
     violations: list[Violation] = field(default_factory=list)
+    #: Seconds the test's setup, call and teardown took (its last attempt).
+    duration: float = 0.0
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ArtifactRecord:
         """The record :func:`dataclasses.asdict` made ``raw`` from (the xdist round trip)."""
         found = [Violation(**v) for v in raw.get("violations", [])]
         return cls(**{**raw, "violations": found})
-
-    #: Seconds the test's setup, call and teardown took (its last attempt).
-    duration: float = 0.0
 
 
 @dataclass
@@ -52,6 +60,9 @@ class ArtifactReport:
     test_violations: dict[str, list[Violation]] = field(default_factory=dict)
     #: Seconds each running test has taken so far (setup starts an attempt afresh).
     durations: dict[str, float] = field(default_factory=dict)
+    #: Dirs removed at session start (or when a tests root was first used): left behind, or
+    #: kept by sessions outside the retention window.
+    reaped: list[str] = field(default_factory=list)
 
     def note_duration(self, nodeid: str, when: str, seconds: float) -> None:
         start = 0.0 if when == "setup" else self.durations.get(nodeid, 0.0)
@@ -95,6 +106,7 @@ class ArtifactReport:
                 nodeid: [v.as_dict() for v in found]
                 for nodeid, found in self.test_violations.items()
             },
+            "reaped": self.reaped,
         }
 
     def merge(self, payload: dict[str, Any]) -> None:
@@ -105,6 +117,7 @@ class ArtifactReport:
         self.violations.extend(Violation(**v) for v in payload.get("violations", []))
         for nodeid, found in payload.get("test_violations", {}).items():
             self.test_violations.setdefault(nodeid, []).extend(Violation(**v) for v in found)
+        self.reaped.extend(payload.get("reaped", []))
 
     # -- output --------------------------------------------------------------------------
 
@@ -143,6 +156,13 @@ class ArtifactReport:
                 lines.extend(f"  under {p}" for p in parents)
         elif verbose and self.records:
             lines.append(f"removed the artifact dirs of {len(self.records)} test(s); none kept")
+        if self.reaped:
+            lines.append(
+                f"reaped {len(self.reaped)} test artifact dir(s) that earlier sessions left "
+                "behind or kept beyond artifacts_retention_count"
+            )
+            if verbose:
+                lines.extend(f"  {path}" for path in sorted(self.reaped))
         return lines
 
     def write_summary(self, terminal: pytest.TerminalReporter, verbose: bool) -> None:
@@ -152,3 +172,18 @@ class ArtifactReport:
         terminal.write_sep("-", "artifact manager")
         for line in lines:
             terminal.write_line(line)
+
+
+def attach(
+    item: pytest.Item, report: pytest.TestReport, finished: Finished, junitxml: bool
+) -> None:
+    """After a test's teardown report: the test gets the user property ``artifacts_dir`` (a
+    JUnit ``<property>``); with ``--junitxml``, the kept files are listed as
+    ``[[ATTACHMENT|path]]`` lines (the Jenkins / GitLab convention) in its output."""
+    assert finished.record is not None
+    prop = ("artifacts_dir", finished.record.test_root)
+    item.user_properties.append(prop)
+    report.user_properties.append(prop)  # this report is made already: junitxml reads it
+    if junitxml and finished.kept_files:
+        lines = "".join(f"[[ATTACHMENT|{os.path.abspath(p)}]]\n" for p in finished.kept_files)
+        report.sections.append((ATTACHMENTS_SECTION, lines))

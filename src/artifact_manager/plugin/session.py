@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -11,18 +12,23 @@ import pytest
 
 from artifact_manager.config import ArtifactConfig
 from artifact_manager.layout import Layout
+from artifact_manager.naming import nodeid_to_test_name
+from artifact_manager.plugin.dirs import TestDirs
 from artifact_manager.plugin.factory import ArtifactManagerFactory
 from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.outputs import landlock_blind_spots
-from artifact_manager.plugin.report import ArtifactReport
+from artifact_manager.plugin.report import ArtifactRecord, ArtifactReport
 from artifact_manager.reporting import write_html
+from artifact_manager.storage.cleanup import tree_files
+from artifact_manager.storage.retention import SessionInfo
 from artifact_manager.storage.trash import Trash
 
 __all__ = ["STATE_KEY", "SessionState", "state_of"]
 
 SESSION_ID_KEY = "artifact_manager_session_id"
+SESSION_STARTED_KEY = "artifact_manager_session_started"
 PAYLOAD_KEY = "artifact_manager"
 
 
@@ -31,30 +37,35 @@ class SessionState:
     """Settings, per-test lifecycle, shared-dir factory and report of one pytest session."""
 
     settings: PluginSettings
-    session_id: str
+    session: SessionInfo
     is_worker: bool
-    allowed_names: set[str] = field(default_factory=set)
     report: ArtifactReport = field(default_factory=ArtifactReport)
 
     def __post_init__(self) -> None:
-        self.trash = Trash(owner=f"pytest session {self.session_id}")
-        self.lifecycle = Lifecycle(self.settings, self.trash, self.allowed_names)
+        self.trash = Trash(owner=f"pytest session {self.session.id}")
+        self.dirs = TestDirs(
+            self.settings,
+            self.session,
+            self.trash,
+            reaps_at_start=not self.is_worker,
+        )
+        self.lifecycle = Lifecycle(self.settings, self.dirs)
         settings = self.settings
         self.guard = GuardSession.build(
             settings.guard, settings.data_root, settings.protect, settings.allow
         )
-        self.factory = ArtifactManagerFactory(
-            self.settings, self.allowed_names, self.report, self.session_id, self.trash
-        )
+        self.factory = ArtifactManagerFactory(self.settings, self.dirs)
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> SessionState:
         workerinput = getattr(config, "workerinput", None)
-        if workerinput is not None:
-            session_id = str(workerinput.get(SESSION_ID_KEY) or uuid.uuid4().hex)
+        if workerinput is not None and workerinput.get(SESSION_ID_KEY):
+            session = SessionInfo(
+                str(workerinput[SESSION_ID_KEY]), float(workerinput[SESSION_STARTED_KEY])
+            )
         else:
-            session_id = uuid.uuid4().hex
-        return cls(PluginSettings.from_config(config), session_id, workerinput is not None)
+            session = SessionInfo(uuid.uuid4().hex, time.time())
+        return cls(PluginSettings.from_config(config), session, workerinput is not None)
 
     def enforce_strict(self, config: pytest.Config) -> None:
         """Strict mode: the configured layout's ``tests/`` tree, the report files, JUnit XML
@@ -97,22 +108,57 @@ class SessionState:
             )
 
     def finish(self, config: pytest.Config) -> None:
-        """Workers hand their report to the controller; the controller (or a serial session)
-        removes shared dirs that are not kept and writes the JSON report. Every process
-        waits for its trash to be emptied."""
+        """Attempts cut short by an interrupt are finished; workers hand their report to the
+        controller; the controller (or a serial session) keeps or removes the shared dirs and
+        writes the JSON and HTML reports. Every process waits for its trash to be emptied."""
+        for finished in self.lifecycle.finish_interrupted(self.settings.reports_files):
+            self.report.add(finished.nodeid, finished.outcome, finished.record)
+        self.report.reaped.extend(self.dirs.reaped)
+        self.report.shared_roots.update(self.dirs.shared_roots)
         if self.is_worker:
             workeroutput = getattr(config, "workeroutput", None)
             if workeroutput is not None:
                 workeroutput[PAYLOAD_KEY] = self.report.payload()
         else:
-            if not self.settings.keeps(self.report.any_failed):
-                self.factory.remove_shared(self.report.shared_roots)
+            self.dirs.finish_shared(self.report.shared_roots, any_failed=self.report.any_failed)
             if self.settings.report_path is not None:
                 self.report.write(self.settings.report_path)
             if self.settings.html_path is not None:
                 write_html(self.report.to_json(), self.settings.html_path)
+            # A worker keeps its session locks until its process exits: the controller takes
+            # them over in pytest_testnodedown first, so this session's shared dirs never look
+            # dead to another session's reaper before the controller has kept or removed them.
+            self.dirs.close()
         for error in self.trash.close():
             warnings.warn(pytest.PytestWarning(error), stacklevel=1)
+
+    def finish_crashed(self, nodeid: str) -> None:
+        """Controller: the xdist worker running ``nodeid`` died. Its dir (in the configured
+        layout: a marker's layout is unknown here) is kept or removed as a failed test's."""
+        test_name = nodeid_to_test_name(nodeid)
+        root = self.settings.tests_root / test_name
+        kept = self.dirs.finish_crashed(root, nodeid)
+        record = ArtifactRecord(
+            nodeid=nodeid,
+            test_name=test_name,
+            artifacts_dir=str(Layout.from_config(self._config_for(test_name)).artifacts_dir),
+            test_root=str(root),
+            outcome="crashed",
+            kept=kept,
+            size=sum(f.size for f in tree_files(root)) if kept else 0,
+        )
+        self.report.add(nodeid, "failed", record)
+
+    def _config_for(self, test_name: str) -> ArtifactConfig:
+        settings = self.settings
+        return ArtifactConfig(
+            mode="test",
+            source=settings.source,
+            build=settings.build,
+            base_model=settings.base_model,
+            data_root=settings.data_root,
+            test_name=test_name,
+        )
 
 
 STATE_KEY = pytest.StashKey[SessionState]()

@@ -87,13 +87,32 @@ def _open(lock_path: Path) -> int:
         ) from None
 
 
-def _acquire_flock(lock_path: Path, timeout: float, owner: str) -> HeldLock:
+def _same_file(fd: int, lock_path: Path) -> bool:
+    """True if ``fd`` is still the file at ``lock_path`` (not unlinked or replaced)."""
+    try:
+        here = os.stat(lock_path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    there = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _acquire_flock(lock_path: Path, timeout: float, owner: str, shared: bool) -> HeldLock:
     fd = _open(lock_path)
     deadline = None if timeout < 0 else time.monotonic() + timeout
     poll = _POLL_MIN
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     while True:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            if shared and not _same_file(fd, lock_path):
+                # A shared lock file may be unlinked by whoever holds it exclusively
+                # (retention removes a dead session's lock): holding the old inode would
+                # prove nothing, so open the path again.
+                os.close(fd)
+                fd = -1
+                fd = _open(lock_path)
+                continue
             break
         except BlockingIOError:
             if deadline is not None and time.monotonic() >= deadline:
@@ -102,10 +121,12 @@ def _acquire_flock(lock_path: Path, timeout: float, owner: str) -> HeldLock:
             time.sleep(poll)
             poll = min(poll * 2, _POLL_MAX)
         except BaseException:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
             raise
-    with contextlib.suppress(OSError):  # the note only informs; the lock is what matters
-        os.pwrite(fd, _note(owner), 0)  # fixed length: no (slow) truncate needed
+    if not shared:  # several hold a shared lock: nobody's note would be right
+        with contextlib.suppress(OSError):  # the note only informs; the lock is what matters
+            os.pwrite(fd, _note(owner), 0)  # fixed length: no (slow) truncate needed
 
     def release() -> None:
         try:
@@ -116,7 +137,7 @@ def _acquire_flock(lock_path: Path, timeout: float, owner: str) -> HeldLock:
     return HeldLock(lock_path, release)
 
 
-def _acquire_filelock(lock_path: Path, timeout: float, owner: str) -> HeldLock:
+def _acquire_filelock(lock_path: Path, timeout: float, owner: str, shared: bool) -> HeldLock:
     from filelock import FileLock, Timeout
 
     lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,13 +149,18 @@ def _acquire_filelock(lock_path: Path, timeout: float, owner: str) -> HeldLock:
     return HeldLock(lock_path, lock.release)
 
 
-def acquire(lock_path: Path, *, timeout: float, owner: str) -> HeldLock:
+def acquire(lock_path: Path, *, timeout: float, owner: str, shared: bool = False) -> HeldLock:
     """Take the lock at ``lock_path``, waiting at most ``timeout`` seconds (< 0: forever).
+
+    ``shared``: a shared lock (``LOCK_SH``): any number of holders at once, and an exclusive
+    taker waits for all of them; it holds the file that is at ``lock_path`` when it is
+    taken, even if an exclusive holder unlinks the path meanwhile. (Off POSIX a shared lock
+    is exclusive.)
 
     Raises:
         ArtifactLockTimeout: naming the lock, the timeout and the current holder.
         ArtifactPathError: if a symlink was planted at the lock path.
     """
     if sys.platform == "win32":  # pragma: no cover
-        return _acquire_filelock(lock_path, timeout, owner)
-    return _acquire_flock(lock_path, timeout, owner)
+        return _acquire_filelock(lock_path, timeout, owner, shared)
+    return _acquire_flock(lock_path, timeout, owner, shared)
