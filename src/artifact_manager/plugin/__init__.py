@@ -9,6 +9,11 @@ from collections.abc import Generator
 
 import pytest
 
+from artifact_manager.plugin.baselines import (
+    install_baselines,
+    table_regression,
+    uninstall_baselines,
+)
 from artifact_manager.plugin.fixtures import (
     artifact_config,
     artifact_manager,
@@ -28,6 +33,7 @@ __all__ = [
     "artifact_config",
     "artifact_manager",
     "artifact_manager_factory",
+    "table_regression",
     "test_artifacts_dir",
 ]
 
@@ -58,6 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from artifact_manager.plugin.xdist import XdistHooks
 
         config.pluginmanager.register(XdistHooks(state), "artifact_manager.xdist")
+    install_baselines(config)  # table_regression: its session state and hooks (baselines.py)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -73,6 +80,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     hooks = config.pluginmanager.get_plugin(WATCH_HOOKS)
     if hooks is not None:
         config.pluginmanager.unregister(hooks)
+    uninstall_baselines(config)
 
 
 # -- collection --------------------------------------------------------------------------
