@@ -10,7 +10,7 @@ import pytest
 
 from artifact_manager.errors import ArtifactConfigError, ArtifactError
 from artifact_manager.regression import BaselineMismatchError, CompareOptions, compare_tables
-from artifact_manager.regression.compare import MAX_LISTED, MAX_ROWS
+from artifact_manager.regression.diff import MAX_LISTED, MAX_ROWS
 
 NAN, INF = math.nan, math.inf
 
@@ -175,14 +175,15 @@ def test_long_cell_values_are_cut():
 @pytest.mark.parametrize(
     ("options", "field", "problem"),
     [
-        ({"rtol": -1.0}, "rtol", "must be a number >= 0"),
-        ({"atol": "1"}, "atol", "must be a number >= 0"),
-        ({"atol": {"a": NAN}}, "atol", "must be a number >= 0"),
+        ({"rtol": -1.0}, "rtol", "must be a finite number >= 0"),
+        ({"atol": "1"}, "atol", "must be a finite number >= 0"),
+        ({"atol": {"a": NAN}}, "atol", "must be a finite number >= 0"),
+        ({"rtol": INF}, "rtol", "must be a finite number >= 0"),
         ({"rtol": {"nope": 1.0}}, "rtol", "names column(s) 'nope' not in the table"),
         ({"sort_by": ["a", "nope"]}, "sort_by", "names column(s) 'nope' not in the table"),
         ({"sort_by": []}, "sort_by", "names no column of the table"),
     ],
-    ids=["negative", "string", "nan", "unknown-column", "unknown-key", "empty-keys"],
+    ids=["negative", "string", "nan", "infinite", "unknown-column", "unknown-key", "empty-keys"],
 )
 def test_bad_options_raise_a_value_error_naming_them(options, field, problem):
     df = pl.DataFrame({"a": [1.0]})

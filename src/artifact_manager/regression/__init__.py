@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from artifact_manager.regression.compare import (
-    ColumnDiff,
-    CompareOptions,
-    TableDiff,
-    compare_tables,
-)
+from artifact_manager.regression.compare import CompareOptions, compare_tables
+from artifact_manager.regression.diff import ColumnDiff, TableDiff
 from artifact_manager.regression.store import (
     BASELINES_DIR,
     BaselineMismatchError,

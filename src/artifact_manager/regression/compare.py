@@ -1,15 +1,11 @@
 """Compare two polars frames and say how they differ, in a message people can read.
 
 :func:`compare_tables` is a pure function of the expected (baseline) frame, the actual frame
-and :class:`CompareOptions`. It returns a :class:`TableDiff` whose :meth:`TableDiff.lines`
-describe, in this order and bounded in size whatever the table's width or length:
+and :class:`CompareOptions`. It returns a :class:`TableDiff` whose lines describe, bounded in
+size whatever the table's width or length:
 
-1. schema: missing and extra columns, dtype changes, column order;
-2. rows: the two row counts;
-3. values: per differing column how many values are off, and for numeric columns the
-   maximum absolute and relative error;
-4. the first differing rows, expected beside actual;
-5. rows that only one side has.
+schema, row counts, values, the first differing rows, rows only one side has (see
+:mod:`artifact_manager.regression.diff`).
 
 Values: float columns (and any column named in a per-column tolerance) match when
 ``|actual - expected| <= atol + rtol * |expected|`` (both finite), or when both are null, both
@@ -20,21 +16,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from artifact_manager.errors import ArtifactConfigError
+from artifact_manager.regression.diff import (
+    ColumnDiff,
+    TableDiff,
+    listed,
+    sample_lines,
+    unmatched_lines,
+)
 
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["ColumnDiff", "CompareOptions", "TableDiff", "compare_tables"]
-
-#: Bounds of the message, so a wide or long table still gives a readable one.
-MAX_ROWS = 10
-MAX_DIFF_COLUMNS = 6
-MAX_LISTED = 20
-MAX_CELL = 32
+__all__ = ["CompareOptions", "compare_tables"]
 
 
 @dataclass(frozen=True)
@@ -71,9 +68,16 @@ class CompareOptions:
         for label, value in (("rtol", self.rtol), ("atol", self.atol)):
             values = value.values() if isinstance(value, Mapping) else [value]
             for tol in values:
-                if not isinstance(tol, (int, float)) or isinstance(tol, bool) or not tol >= 0:
+                if (
+                    not isinstance(tol, (int, float))
+                    or isinstance(tol, bool)
+                    or not 0 <= tol < math.inf
+                ):
                     raise ArtifactConfigError(
-                        label, value, "must be a number >= 0 (or a dict of them)", "pass e.g. 1e-6"
+                        label,
+                        value,
+                        "must be a finite number >= 0 (or a dict of them)",
+                        "pass e.g. 1e-6",
                     )
             if isinstance(value, Mapping):
                 unknown = sorted(set(value) - known)
@@ -82,7 +86,7 @@ class CompareOptions:
                         label,
                         dict(value),
                         f"names column(s) {', '.join(map(repr, unknown))} not in the table",
-                        f"use the table's columns: {_names(columns)}",
+                        f"use the table's columns: {listed(columns)}",
                     )
         unknown_keys = [c for c in self.sort_columns if c not in known]
         if unknown_keys or (self.sort_by is not None and not self.sort_columns):
@@ -92,64 +96,8 @@ class CompareOptions:
                 "names no column of the table"
                 if not unknown_keys
                 else f"names column(s) {', '.join(map(repr, unknown_keys))} not in the table",
-                f"use the table's columns: {_names(columns)}",
+                f"use the table's columns: {listed(columns)}",
             )
-
-
-@dataclass(frozen=True)
-class ColumnDiff:
-    """One column's differences: how many values are off; errors for numeric columns."""
-
-    name: str
-    dtype: str
-    off: int
-    max_abs: float | None = None
-    max_rel: float | None = None
-
-
-@dataclass(frozen=True)
-class TableDiff:
-    """The differences between an expected and an actual table (empty when they match)."""
-
-    schema: tuple[str, ...] = ()
-    expected_rows: int = 0
-    actual_rows: int = 0
-    compared_rows: int = 0
-    columns: tuple[ColumnDiff, ...] = ()
-    rows_off: int = 0
-    sample: tuple[str, ...] = ()
-    unmatched: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def equal(self) -> bool:
-        return (
-            not self.schema
-            and self.expected_rows == self.actual_rows
-            and not any(c.off for c in self.columns)
-        )
-
-    def lines(self) -> list[str]:
-        """The readable diff, bounded in size."""
-        lines: list[str] = []
-        if self.schema:
-            lines.append("schema:")
-            lines.extend(f"  {line}" for line in self.schema)
-        if self.expected_rows != self.actual_rows:
-            delta = self.actual_rows - self.expected_rows
-            more = f"{abs(delta)} {'more' if delta > 0 else 'fewer'}"
-            lines.append(f"rows: expected {self.expected_rows}, actual {self.actual_rows} ({more})")
-        off = [c for c in self.columns if c.off]
-        if off:
-            lines.append(
-                f"values: {self.rows_off} of {self.compared_rows} compared rows differ, "
-                f"in {len(off)} column(s):"
-            )
-            lines.extend(_column_table(off))
-        lines.extend(self.sample)
-        lines.extend(self.unmatched)
-        lines.extend(self.notes)
-        return lines
 
 
 def compare_tables(
@@ -169,7 +117,7 @@ def compare_tables(
         return TableDiff(schema=tuple(schema), expected_rows=expected.height,
                          actual_rows=actual.height, compared_rows=n)  # fmt: skip
     columns, row_mask = _column_diffs(expected.head(n), actual.head(n), common, options)
-    sample = _sample(expected.head(n), actual.head(n), row_mask, columns, options)
+    sample = sample_lines(expected.head(n), actual.head(n), row_mask, columns, options.sort_columns)
     notes = _notes(options)
     order_only = not schema and row_mask is not None
     if order_only and _only_order_differs(expected, actual, options):
@@ -185,7 +133,7 @@ def compare_tables(
         columns=tuple(columns),
         rows_off=int(row_mask.sum()) if row_mask is not None else 0,
         sample=tuple(sample),
-        unmatched=tuple(_unmatched(expected, actual, n)),
+        unmatched=tuple(unmatched_lines(expected, actual, n)),
         notes=tuple(notes),
     )
 
@@ -211,19 +159,19 @@ def _schema_lines(
     missing = [c for c in expected.columns if c not in act_schema]
     extra = [c for c in actual.columns if c not in exp_schema]
     if missing:
-        listed = _names([f"{c} ({exp_schema[c]})" for c in missing])
-        lines.append(f"missing columns (in the baseline, not in actual): {listed}")
+        names = listed([f"{c} ({exp_schema[c]})" for c in missing])
+        lines.append(f"missing columns (in the baseline, not in actual): {names}")
     if extra:
-        listed = _names([f"{c} ({act_schema[c]})" for c in extra])
-        lines.append(f"extra columns (in actual, not in the baseline): {listed}")
+        names = listed([f"{c} ({act_schema[c]})" for c in extra])
+        lines.append(f"extra columns (in actual, not in the baseline): {names}")
     if options.check_dtypes:
         changed = [f"{c}: {exp_schema[c]} -> {act_schema[c]}" for c in common
                    if exp_schema[c] != act_schema[c]]  # fmt: skip
         if changed:
-            lines.append(f"dtype changed: {_names(changed)}")
+            lines.append(f"dtype changed: {listed(changed)}")
     actual_order = [c for c in actual.columns if c in exp_schema]
     if options.check_column_order and actual_order != common:
-        lines.append(f"column order: expected {_names(common)}; actual {_names(actual_order)}")
+        lines.append(f"column order: expected {listed(common)}; actual {listed(actual_order)}")
     return lines
 
 
@@ -275,19 +223,26 @@ def _column_diffs(
         ],
         how="horizontal",
     )
-    masks: list[pl.Expr] = []
+    masks: dict[int, pl.Expr] = {}
+    quick: list[pl.Expr] = []
     one_by_one: list[int] = []
     for i, column in enumerate(common):
         e_dtype, a_dtype = expected.schema[column], actual.schema[column]
         e, a = pl.col(f"e{i}"), pl.col(f"a{i}")
         if _uses_tolerance(e_dtype, a_dtype, options.named_tolerance(column)):
             rtol, atol = options.tolerance(column)
-            masks.append(_numeric_off(e, a, rtol, atol).alias(f"off{i}"))
+            masks[i] = _numeric_off(e, a, rtol, atol).alias(f"off{i}")
+            quick.append(_surely_close(e, a, rtol, atol).not_().sum().alias(f"q{i}"))
         elif e_dtype == a_dtype and not e_dtype.is_nested() and not _categorical(e_dtype):
-            masks.append((~e.eq_missing(a)).alias(f"off{i}"))
+            if not pairs[f"e{i}"].equals(pairs[f"a{i}"]):  # cheap: skip equal columns
+                masks[i] = (~e.eq_missing(a)).alias(f"off{i}")
         else:
             one_by_one.append(i)  # categorical, nested or differing dtypes
-    offs = pairs.select(masks) if masks else pl.DataFrame()
+    # A passing check is the common case: a cheap first look clears equal columns and float
+    # columns whose values are all finite and close; only the others get the full rules.
+    cleared = pairs.select(quick).row(0, named=True) if quick else {}
+    kept = [m for i, m in masks.items() if cleared.get(f"q{i}", 1)]
+    offs = pairs.select(kept) if kept else pl.DataFrame()
     for i in one_by_one:
         off = _fallback_off(pairs[f"e{i}"], pairs[f"a{i}"]).alias(f"off{i}")
         offs = offs.with_columns(off) if offs.width else off.to_frame()
@@ -333,6 +288,14 @@ def _numeric_off(e: pl.Expr, a: pl.Expr, rtol: float, atol: float) -> pl.Expr:
     )
     both_null = e.is_null() & a.is_null()
     return ~(close.fill_null(False) | both_null)
+
+
+def _surely_close(e: pl.Expr, a: pl.Expr, rtol: float, atol: float) -> pl.Expr:
+    """True where both values are finite and within tolerance (False or null elsewhere)."""
+    import polars as pl
+
+    e, a = e.cast(pl.Float64), a.cast(pl.Float64)
+    return (((a - e).abs() <= atol + rtol * e.abs()) & e.is_finite()).fill_null(False)
 
 
 def _errors(e: pl.Expr, a: pl.Expr, i: int) -> list[pl.Expr]:
@@ -393,110 +356,6 @@ def _finite_or_none(value: object, keep_inf: bool = False) -> float | None:
     return float(value)
 
 
-# -- the message ---------------------------------------------------------------------------
-
-
-def _names(names: Sequence[str]) -> str:
-    shown = ", ".join(names[:MAX_LISTED])
-    return shown + (f", ... ({len(names) - MAX_LISTED} more)" if len(names) > MAX_LISTED else "")
-
-
-def _number(value: float | None) -> str:
-    return "" if value is None else f"{value:.6g}"
-
-
-def _column_table(off: list[ColumnDiff]) -> list[str]:
-    rows = [["column", "dtype", "off", "max abs err", "max rel err"]]
-    rows += [[c.name, c.dtype, str(c.off), _number(c.max_abs), _number(c.max_rel)]
-             for c in off[:MAX_LISTED]]  # fmt: skip
-    lines = [f"  {line}" for line in _aligned(rows)]
-    if len(off) > MAX_LISTED:
-        lines.append(f"  ... and {len(off) - MAX_LISTED} more column(s)")
-    return lines
-
-
-def _aligned(rows: list[list[str]], separators: Mapping[int, str] | None = None) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    separators = separators or {}
-    out = []
-    for row in rows:
-        cells = []
-        for i, cell in enumerate(row):
-            cells.append(separators.get(i, "  ") if i else "")
-            cells.append(cell.ljust(widths[i]))
-        out.append("".join(cells).rstrip())
-    return out
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        text = "null"
-    elif isinstance(value, bool):
-        text = str(value).lower()
-    elif isinstance(value, (float, str)):
-        text = repr(value)
-    else:
-        text = str(value)
-    text = text.replace("\n", "\\n")
-    return text if len(text) <= MAX_CELL else text[: MAX_CELL - 3] + "..."
-
-
-def _sample(
-    expected: pl.DataFrame,
-    actual: pl.DataFrame,
-    row_mask: pl.Series | None,
-    columns: list[ColumnDiff],
-    options: CompareOptions,
-) -> list[str]:
-    """The first differing rows: key columns, then each differing column expected | actual."""
-    if row_mask is None or not row_mask.any():
-        return []
-    positions = row_mask.arg_true()
-    total = positions.len()
-    rows: list[int] = positions.head(MAX_ROWS).to_list()
-    off = [c.name for c in columns if c.off]
-    shown = off[:MAX_DIFF_COLUMNS]
-    keys = [k for k in options.sort_columns if k not in shown][:3]
-    exp_rows = expected.select(keys + shown)[rows].to_dicts()
-    act_rows = actual.select(shown)[rows].to_dicts()
-    header, subheader = ["row", *keys], ["", *("" for _ in keys)]
-    for name in shown:
-        header += [name, ""]
-        subheader += ["expected", "actual"]
-    table = [header, subheader]
-    for index, exp, act in zip(rows, exp_rows, act_rows, strict=True):
-        line = [str(index), *(_cell(exp[k]) for k in keys)]
-        for name in shown:
-            line += [_cell(exp[name]), _cell(act[name])]
-        table.append(line)
-    first = 1 + len(keys)
-    separators = {first + 2 * j: " | " for j in range(len(shown))}
-    separators.update({first + 2 * j + 1: "   " for j in range(len(shown))})
-    what = "first differing rows" if total > len(rows) else "differing rows"
-    title = f"{what} ({len(rows)} of {total}"
-    if len(off) > len(shown):
-        title += f"; {len(shown)} of {len(off)} differing columns shown"
-    lines = [title + "):"]
-    lines.extend(f"  {line}" for line in _aligned(table, separators))
-    return lines
-
-
-def _unmatched(expected: pl.DataFrame, actual: pl.DataFrame, n: int) -> list[str]:
-    """Rows only one side has (beyond the first ``n`` compared ones), the first few shown."""
-    if expected.height == actual.height:
-        return []
-    side, frame = ("the baseline", expected) if expected.height > n else ("actual", actual)
-    extra = frame.slice(n)
-    cols = frame.columns[: MAX_DIFF_COLUMNS + 2]
-    rows = extra.head(MAX_ROWS // 2).select(cols).to_dicts()
-    table = [["row", *cols]]
-    table += [[str(n + i), *(_cell(r[c]) for c in cols)] for i, r in enumerate(rows)]
-    more = f"; first {len(rows)} shown" if extra.height > len(rows) else ""
-    lines = [f"rows only in {side} ({extra.height}{more}):"]
-    lines.extend(f"  {line}" for line in _aligned(table))
-    return lines
-
-
 def _only_order_differs(
     expected: pl.DataFrame, actual: pl.DataFrame, options: CompareOptions
 ) -> bool:
@@ -513,7 +372,9 @@ def _only_order_differs(
             for c, dtype in frame.schema.items()
             if isinstance(dtype, (pl.Categorical, pl.Enum))
         ]
-        return frame.with_columns(labels).hash_rows(seed=0).sort()
+        hashed: pl.Series = frame.with_columns(labels).hash_rows(seed=0)
+        ordered: pl.Series = hashed.sort()
+        return ordered
 
     try:
         return hashes(expected).equals(hashes(actual))
@@ -523,7 +384,7 @@ def _only_order_differs(
 
 def _notes(options: CompareOptions) -> list[str]:
     if options.sort_columns:
-        return [f"(rows compared after sorting by {_names(options.sort_columns)})"]
+        return [f"(rows compared after sorting by {listed(options.sort_columns)})"]
     if not options.check_row_order:
         return ["(rows compared after sorting by every common column)"]
     return []
