@@ -1,7 +1,7 @@
 """Checking a frame against its baseline (what ``table_regression.check`` does: read the
 parquet baseline, compare) against reading the baseline alone, alternating, in one run.
 
-    python tests/benchmarks/bench_table_regression.py [--rows 1000000] [--rounds 7]
+    python tests/benchmarks/bench_table_regression.py [--rows 1000000] [--rounds 31]
 
 Cases: ``equal`` (the frame is its baseline: the common case), ``within tolerance`` (every
 float differs by 1e-12 relative: the full per-column comparison runs, and passes) and
@@ -47,7 +47,7 @@ def timed(fn: Callable[[], object]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=31)
     args = parser.parse_args()
     frame = stage_output(args.rows)
     cases = {

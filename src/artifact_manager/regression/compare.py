@@ -107,7 +107,7 @@ def compare_tables(
     options = options or CompareOptions()
     options.validate(expected.columns + [c for c in actual.columns if c not in expected.schema])
     fast = _same_schema(expected, actual, options) and not _needs_sort(options)
-    if fast and expected.equals(actual, null_equal=True):  # the common case, decided fast
+    if fast and _identical(expected, actual):  # the common case, decided fast
         return TableDiff(expected_rows=expected.height, actual_rows=actual.height)
     common = [c for c in expected.columns if c in set(actual.columns)]
     schema = _schema_lines(expected, actual, common, options)
@@ -119,8 +119,11 @@ def compare_tables(
     columns, row_mask = _column_diffs(expected.head(n), actual.head(n), common, options)
     sample = sample_lines(expected.head(n), actual.head(n), row_mask, columns, options.sort_columns)
     notes = _notes(options)
-    order_only = not schema and row_mask is not None
-    if order_only and _only_order_differs(expected, actual, options):
+    if (
+        not schema
+        and row_mask is not None
+        and _only_order_differs(expected, actual, row_mask, options)
+    ):
         notes.append(
             "the rows are the same in another order: pass check_row_order=False, or "
             "sort_by=[key columns], if the order does not matter"
@@ -139,6 +142,13 @@ def compare_tables(
 
 
 # -- schema and order ----------------------------------------------------------------------
+
+
+def _identical(expected: pl.DataFrame, actual: pl.DataFrame) -> bool:
+    """Same values, column by column (measured cheaper than ``DataFrame.equals``)."""
+    if expected.height != actual.height:
+        return False
+    return all(expected[c].equals(actual[c], null_equal=True) for c in expected.columns)
 
 
 def _same_schema(expected: pl.DataFrame, actual: pl.DataFrame, options: CompareOptions) -> bool:
@@ -175,29 +185,57 @@ def _schema_lines(
     return lines
 
 
-def _sort_key(frame: pl.DataFrame, column: str) -> pl.Expr:
+def _polars_errors() -> tuple[type[BaseException], ...]:
+    """What polars raises for an operation a dtype does not support: an exception, or (for
+    some dtypes in older releases) a Rust panic, which is not an ``Exception``."""
     import polars as pl
 
-    if isinstance(frame.schema[column], (pl.Categorical, pl.Enum)):
-        return pl.col(column).cast(pl.String)  # by label: category codes differ between files
-    return pl.col(column)
+    return (Exception, pl.exceptions.PanicException)
+
+
+def _sort_keys(frame: pl.DataFrame, column: str) -> list[pl.Expr]:
+    import polars as pl
+
+    dtype = frame.schema[column]
+    if _categorical(dtype):
+        return [pl.col(column).cast(pl.String)]  # by label: category codes differ by file
+    if dtype.is_nested():
+        # Equal values hash alike, which is all that pairing rows up needs (polars 1.0
+        # cannot sort by lists or structs, and hashes an empty list like a null).
+        return [pl.col(column).is_null(), pl.col(column).hash(seed=0)]
+    return [pl.col(column)]
+
+
+_INTERNAL = "__artifact_manager_sort_"
 
 
 def _ordered(frame: pl.DataFrame, common: list[str], options: CompareOptions) -> pl.DataFrame:
     """``frame`` with the common columns first (in the baseline's order), sorted as asked."""
+    import polars as pl
+
     keys = [c for c in options.sort_columns if c in common]  # a missing key: see the schema
     if not options.check_row_order:
         keys = keys + [c for c in common if c not in keys]
     frame = frame.select(common + [c for c in frame.columns if c not in set(common)])
+    keys = [c for c in keys if frame.schema[c] != pl.Null]  # all null: nothing to sort by
     if not keys:
         return frame
     try:
-        return frame.sort([_sort_key(frame, c) for c in keys], maintain_order=True)
-    except Exception:  # polars versions that cannot sort nested columns: sort by the rest
-        flat = [c for c in keys if not frame.schema[c].is_nested()]
-        if not flat:
-            return frame
-        return frame.sort([_sort_key(frame, c) for c in flat], maintain_order=True)
+        return frame.sort([k for c in keys for k in _sort_keys(frame, c)], maintain_order=True)
+    except _polars_errors():
+        pass
+    # This polars cannot hash some nested column (1.0: lists of strings): its values' text
+    # orders it instead, computed in Python, so only on this path.
+    texts = {
+        c: pl.Series(f"{_INTERNAL}{i}", [repr(v) for v in frame[c].to_list()])
+        for i, c in enumerate(keys)
+        if frame.schema[c].is_nested()
+    }
+    by: list[pl.Expr] = []
+    for column in keys:
+        by.extend([pl.col(texts[column].name)] if column in texts else _sort_keys(frame, column))
+    helpers = frame.with_columns(list(texts.values()))
+    return helpers.sort(by, maintain_order=True).drop([t.name for t in texts.values()])
 
 
 # -- values --------------------------------------------------------------------------------
@@ -322,11 +360,11 @@ def _fallback_off(e: pl.Series, a: pl.Series) -> pl.Series:
             e, a = e.cast(pl.String), a.cast(pl.String)
         try:
             off = ~e.eq_missing(a)  # categoricals: polars compares labels, or refuses
-        except Exception:
+        except _polars_errors():
             if not _categorical(e.dtype):
                 raise
             off = ~e.cast(pl.String).eq_missing(a.cast(pl.String))
-    except Exception:
+    except _polars_errors():
         off = pl.Series([True] * e.len(), dtype=pl.Boolean)
     rows = off.arg_true().to_list()
     if rows and e.dtype.is_nested() and e.dtype == a.dtype:
@@ -357,14 +395,15 @@ def _finite_or_none(value: object, keep_inf: bool = False) -> float | None:
 
 
 def _only_order_differs(
-    expected: pl.DataFrame, actual: pl.DataFrame, options: CompareOptions
+    expected: pl.DataFrame, actual: pl.DataFrame, row_mask: pl.Series, options: CompareOptions
 ) -> bool:
-    """Whether ``actual`` holds exactly the rows of ``expected`` in another order (by row
-    hashes: cheap enough for a failure path; only a hint in the message)."""
+    """Whether ``actual`` holds the rows of ``expected`` in another order: whether the rows
+    that differ in place are the same rows on both sides, by row hashes (a hint only)."""
     import polars as pl
 
     if not options.check_row_order or options.sort_columns or expected.height != actual.height:
         return False
+    expected, actual = expected.filter(row_mask), actual.filter(row_mask)
 
     def hashes(frame: pl.DataFrame) -> pl.Series:
         labels = [
@@ -378,7 +417,7 @@ def _only_order_differs(
 
     try:
         return hashes(expected).equals(hashes(actual))
-    except Exception:  # a dtype polars cannot hash: no hint
+    except _polars_errors():  # a dtype polars cannot hash: no hint
         return False
 
 
