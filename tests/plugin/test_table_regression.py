@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from artifact_manager.naming import nodeid_to_test_name
+from artifact_manager.plugin.options import BaselineSettings
 
 TABLE_TESTS = """
 import os
@@ -340,3 +341,48 @@ def test_a_test_passes_after_a_rerun_that_matches(pytester, plugin_args):
     result = pytester.runpytest(*plugin_args, "--reruns", "1")
     outcomes = result.parseoutcomes()
     assert (outcomes.get("passed"), outcomes.get("rerun"), outcomes.get("failed")) == (1, 1, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "update", "prune"),
+    [
+        ([], "none", False),
+        (["--update-baselines"], "failed", False),
+        (["--update-baselines=failed"], "failed", False),
+        (["--update-baselines=all"], "all", False),
+        (["--update-baselines=all", "--update-baselines=none"], "none", False),
+        (["--prune-baselines"], "none", True),
+    ],
+    ids=["default", "bare", "failed", "all", "last-wins", "prune"],
+)
+def test_baseline_settings_resolve_from_the_command_line(pytester, args, update, prune):
+    settings = BaselineSettings.from_config(pytester.parseconfigure(*args))
+    assert (settings.update, settings.prune) == (update, prune)
+
+
+def test_the_baseline_options_show_once_in_help(pytester):
+    result = pytester.runpytest("--help")
+    lines = result.stdout.lines
+    assert sum(line.startswith("  --update-baselines") for line in lines) == 1
+    assert sum(line.startswith("  --prune-baselines") for line in lines) == 1
+
+
+def test_many_workers_write_many_baselines_atomically(pytester):
+    pytester.makepyfile(
+        test_many="""
+        import polars as pl
+        import pytest
+
+        @pytest.mark.parametrize("n", range(24))
+        def test_case(table_regression, n):
+            table_regression.check(pl.DataFrame({"n": list(range(n))}).lazy(), "lazy")
+        """
+    )
+    pytester.runpytest("-n", "2", "--update-baselines").assert_outcomes(passed=24)
+    files = sorted(p.name for p in baselines(pytester, "test_many").iterdir())
+    assert len(files) == 24
+    assert all(name.endswith(".lazy.parquet") for name in files)
+    for n in range(24):
+        frame = pl.read_parquet(baseline_of(pytester, f"test_many.py::test_case[{n}]", "lazy"))
+        assert frame["n"].to_list() == list(range(n))
+    pytester.runpytest("-n", "2").assert_outcomes(passed=24)

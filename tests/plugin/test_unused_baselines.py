@@ -112,8 +112,10 @@ def test_prune_baselines_deletes_exactly_the_unused_ones(pytester, suite, plugin
         (["--lf"], "*--lf selects part of the tests*"),
         (["-x"], "*collected test(s) did not run to the end*"),
         (["--sw"], "*--sw selects part of the tests*"),
+        (["--count", "2"], "*--count repeats each test under other node ids*"),
+        (["--collect-only"], "*collected test(s) did not run to the end*"),
     ],
-    ids=["k", "m", "node-ids", "deselect", "lf", "x", "stepwise"],
+    ids=["k", "m", "node-ids", "deselect", "lf", "x", "stepwise", "repeat", "collect-only"],
 )
 def test_a_partial_run_neither_lists_nor_prunes(pytester, suite, args, reason):
     # In file order (-x must stop before the last test), whatever pytest-randomly would do.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -102,6 +104,16 @@ def test_pruning_removes_a_symlink_never_its_target(tmp_path):
     assert prune([link, plain, tmp_path / "gone.parquet"]) == [link, plain]
     assert target.read_bytes() == b"keep"
     assert not os.path.lexists(link)
+
+
+def test_the_regression_core_imports_no_pytest():
+    code = (
+        "import sys, artifact_manager.regression;"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest'));"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 # -- property: a frame matches its own baseline after a parquet round trip ----------------

@@ -8,11 +8,11 @@ unused:
   artifact dir); ``--update-baselines`` writes the baselines that are missing or differ, and
   ``=all`` every checked one; the test then passes and the summary lists each write.
 - Unused baselines are judged only after a full run: no ``-k``, ``-m``, ``--deselect``,
-  ``--lf``, ``--sw``, node-id arguments, nothing deselected or dropped by a plugin, no
-  collection error, every collected test finished, every xdist worker reported back. Then
-  the baselines under ``__baselines__/<module stem>/`` of each collected module that no test
-  checked, and that no skipped, failed or unfinished test may own, are listed, and deleted
-  with ``--prune-baselines``.
+  ``--lf``, ``--sw``, ``--count``, node-id arguments, nothing deselected or dropped by a
+  plugin, no collection error, every collected test finished, every xdist worker reported
+  back. Then the baselines under ``__baselines__/<module stem>/`` of each collected module
+  that no test checked, and that no skipped, failed or unfinished test may own, are listed,
+  and deleted with ``--prune-baselines``.
 
 Workers record what they checked and collected; the controller merges it and judges.
 """
@@ -123,6 +123,8 @@ class BaselineSession:
                 self.not_full(f"{flag} selects part of the tests")
         if any("::" in str(arg) for arg in config.args):
             self.not_full("node ids given on the command line")
+        if (getattr(option, "count", None) or 1) > 1:  # pytest-repeat: other node ids
+            self.not_full("--count repeats each test under other node ids")
 
     def note_attempt(self, report: pytest.TestReport, attempts: dict[str, str]) -> None:
         """Track the outcome of each test's current attempt; its teardown ends the attempt."""
