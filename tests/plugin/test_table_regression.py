@@ -120,10 +120,10 @@ def test_a_mismatch_fails_with_the_diff_and_the_actual_table_is_kept(
             "E         column  dtype    off  max abs err  max rel err",
             "E         score   Float64  3    0.05         0.1",
             "E       differing rows (3 of 3):",
-            "E         row | score",
-            "E             | expected   actual",
-            "E         0   | 0.5        0.55",
-            "E         1   | 0.25       0.275",
+            "E         row  gene | score",
+            "E                   | expected   actual",
+            "E         0    'g1' | 0.5        0.55",
+            "E         1    'g2' | 0.25       0.275",
             "E       if the change is intended, update the baseline: "
             "pytest --update-baselines test_stages.py::test_stage",
         ]
@@ -386,3 +386,25 @@ def test_many_workers_write_many_baselines_atomically(pytester):
         frame = pl.read_parquet(baseline_of(pytester, f"test_many.py::test_case[{n}]", "lazy"))
         assert frame["n"].to_list() == list(range(n))
     pytester.runpytest("-n", "2").assert_outcomes(passed=24)
+
+
+def test_an_unreadable_baseline_fails_clearly_and_can_be_rewritten(pytester, table_tests):
+    path = baseline_of(pytester, "test_stages.py::test_stable")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not parquet at all")
+    result = pytester.runpytest("-k", "stable")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*BaselineMismatchError: baseline __baselines__/test_stages/"
+            "test_stages.test_stable-*.parquet cannot be read: *",
+            "E       run with --update-baselines to rewrite it: *",
+        ]
+    )
+    assert path.read_bytes() == b"not parquet at all"  # nothing lost unless asked
+    result = pytester.runpytest("-k", "stable", "--update-baselines")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["  __baselines__/test_stages/test_stages.test_stable-*  (unreadable)"]
+    )
+    assert pl.read_parquet(path)["n"].to_list() == [1, 2, 3]

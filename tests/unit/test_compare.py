@@ -82,9 +82,9 @@ def test_the_message_gives_errors_per_numeric_column_and_the_first_differing_row
     ]
     assert lines[3] == f"first differing rows ({MAX_ROWS} of 20):"
     assert lines[4:7] == [
-        "  row | score",
-        "      | expected   actual",
-        "  0   | 0.0        0.5",
+        "  row  id | score",
+        "          | expected   actual",
+        "  0    0  | 0.0        0.5",
     ]
     assert len(lines) == 6 + MAX_ROWS
 

@@ -117,7 +117,8 @@ def compare_tables(
         return TableDiff(schema=tuple(schema), expected_rows=expected.height,
                          actual_rows=actual.height, compared_rows=n)  # fmt: skip
     columns, row_mask = _column_diffs(expected.head(n), actual.head(n), common, options)
-    sample = sample_lines(expected.head(n), actual.head(n), row_mask, columns, options.sort_columns)
+    context = options.sort_columns or common[:1]  # shown beside the row number
+    sample = sample_lines(expected.head(n), actual.head(n), row_mask, columns, context)
     notes = _notes(options)
     if (
         not schema
