@@ -149,7 +149,32 @@ def _identical(expected: pl.DataFrame, actual: pl.DataFrame) -> bool:
     """Same values, column by column (measured cheaper than ``DataFrame.equals``)."""
     if expected.height != actual.height:
         return False
-    return all(expected[c].equals(actual[c], null_equal=True) for c in expected.columns)
+    return all(_identical_columns(expected[c], actual[c]) for c in expected.columns)
+
+
+def _identical_columns(e: pl.Series, a: pl.Series) -> bool:
+    return e.equals(a, null_equal=True) or _same_local_categoricals(e, a)
+
+
+def _same_local_categoricals(e: pl.Series, a: pl.Series) -> bool:
+    """Categoricals from different sources (polars 1.x: a local mapping each, which
+    ``equals`` calls different) with the same labels in the same code order: same codes."""
+    import polars as pl
+
+    if not isinstance(e.dtype, pl.Categorical) or not isinstance(a.dtype, pl.Categorical):
+        return False
+    e_cat: Any = e.cat  # is_local and get_categories: polars 1.x only
+    a_cat: Any = a.cat
+    if not hasattr(e_cat, "is_local"):  # one shared mapping (polars 2): equals decided
+        return False
+    try:
+        if not (e_cat.is_local() and a_cat.is_local()):
+            return False
+        if not e_cat.get_categories().equals(a_cat.get_categories()):
+            return False
+    except _polars_errors():
+        return False
+    return e.to_physical().equals(a.to_physical(), null_equal=True)
 
 
 def _same_schema(expected: pl.DataFrame, actual: pl.DataFrame, options: CompareOptions) -> bool:
@@ -268,17 +293,19 @@ def _column_diffs(
     for i, column in enumerate(common):
         e_dtype, a_dtype = expected.schema[column], actual.schema[column]
         e, a = pl.col(f"e{i}"), pl.col(f"a{i}")
+        if e_dtype == a_dtype and _identical_columns(pairs[f"e{i}"], pairs[f"a{i}"]):
+            continue  # cheap, and the common case: nothing off here
         if _uses_tolerance(e_dtype, a_dtype, options.named_tolerance(column)):
             rtol, atol = options.tolerance(column)
             masks[i] = _numeric_off(e, a, rtol, atol).alias(f"off{i}")
             quick.append(_surely_close(e, a, rtol, atol).not_().sum().alias(f"q{i}"))
         elif e_dtype == a_dtype and not e_dtype.is_nested() and not _categorical(e_dtype):
-            if not pairs[f"e{i}"].equals(pairs[f"a{i}"]):  # cheap: skip equal columns
-                masks[i] = (~e.eq_missing(a)).alias(f"off{i}")
+            masks[i] = (~e.eq_missing(a)).alias(f"off{i}")
         else:
             one_by_one.append(i)  # categorical, nested or differing dtypes
-    # A passing check is the common case: a cheap first look clears equal columns and float
-    # columns whose values are all finite and close; only the others get the full rules.
+    # A passing check is the common case: identical columns are skipped above, and a cheap
+    # first look clears float columns whose values are all finite and close; only the
+    # others get the full null/NaN/infinity rules.
     cleared = pairs.select(quick).row(0, named=True) if quick else {}
     kept = [m for i, m in masks.items() if cleared.get(f"q{i}", 1)]
     offs = pairs.select(kept) if kept else pl.DataFrame()
