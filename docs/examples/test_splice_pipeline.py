@@ -45,6 +45,13 @@ def test_positions_match_the_annotation(genome, artifact_manager):
     assert donors.height == genome["donors"].list.len().sum()
 
 
+def test_the_error_table_matches_its_baseline(genome, table_regression):
+    # The committed baseline is __baselines__/test_splice_pipeline/<test name>.parquet;
+    # after an intended change, `pytest docs/examples --update-baselines` rewrites it.
+    errors = run_pipeline(SpliceAIConfig(), genome).read_table("full_splice_errors.tsv")
+    table_regression.check(errors, sort_by=["gene_id", "position", "splice_type"])
+
+
 def test_training_data_goes_to_the_tests_training_dir(genome, artifact_manager):
     manager = run_pipeline(SpliceAIConfig(), genome)
     features = pl.read_parquet(manager.get_training_data_dir() / "features.parquet")

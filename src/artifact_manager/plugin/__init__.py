@@ -9,6 +9,11 @@ from collections.abc import Generator
 
 import pytest
 
+from artifact_manager.plugin.baselines import (
+    install_baselines,
+    table_regression,
+    uninstall_baselines,
+)
 from artifact_manager.plugin.fixtures import (
     artifact_config,
     artifact_manager,
@@ -29,6 +34,7 @@ __all__ = [
     "artifact_config",
     "artifact_manager",
     "artifact_manager_factory",
+    "table_regression",
     "test_artifacts_dir",
 ]
 
@@ -60,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
         from artifact_manager.plugin.xdist import XdistHooks
 
         config.pluginmanager.register(XdistHooks(state), "artifact_manager.xdist")
+    install_baselines(config)  # table_regression: its session state and hooks (baselines.py)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -81,6 +88,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     hooks = config.pluginmanager.get_plugin(GUARD_HOOKS)
     if hooks is not None:
         config.pluginmanager.unregister(hooks)
+    uninstall_baselines(config)
 
 
 # -- collection --------------------------------------------------------------------------

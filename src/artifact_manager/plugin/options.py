@@ -29,10 +29,20 @@ from artifact_manager.plugin.guarding import GUARD_MODES, GuardMode
 from artifact_manager.storage.retention import DEFAULT_RETENTION_COUNT
 from artifact_manager.validation import validate_component
 
-__all__ = ["KEEP_CHOICES", "Keep", "PluginSettings", "add_options"]
+__all__ = [
+    "KEEP_CHOICES",
+    "UPDATE_CHOICES",
+    "BaselineSettings",
+    "Keep",
+    "PluginSettings",
+    "UpdateBaselines",
+    "add_options",
+]
 
 Keep = Literal["none", "failed", "all"]
 KEEP_CHOICES: tuple[Keep, ...] = get_args(Keep)
+UpdateBaselines = Literal["none", "failed", "all"]
+UPDATE_CHOICES: tuple[UpdateBaselines, ...] = get_args(UpdateBaselines)
 DEFAULT_LOCK_TIMEOUT = 60.0
 
 # (option, dest, ini key, help, default)
@@ -155,6 +165,38 @@ def add_options(parser: pytest.Parser) -> None:
         "Seconds to wait for a test dir held by another session; "
         f"default: {DEFAULT_LOCK_TIMEOUT:g}",
         default="",
+    )
+    _add_baseline_options(group)
+
+
+def _add_baseline_options(group: pytest.OptionGroup) -> None:
+    """Table baselines (``table_regression``): command line only, never ini, so a config file
+    cannot make every run rewrite baselines."""
+    group.addoption(
+        "--update-baselines",
+        dest="update_baselines",
+        action="store_const",
+        const="failed",
+        default="none",
+        help="Write table baselines: bare writes those that are missing or differ, "
+        "--update-baselines=all rewrites every checked one; default: write none",
+    )
+    for choice in UPDATE_CHOICES:
+        # Exact option strings, so a bare --update-baselines never swallows a following path.
+        group.addoption(
+            f"--update-baselines={choice}",
+            dest="update_baselines",
+            action="store_const",
+            const=choice,
+            help=argparse.SUPPRESS,
+        )
+    group.addoption(
+        "--prune-baselines",
+        dest="prune_baselines",
+        action="store_true",
+        default=False,
+        help="After a full run, delete the table baselines no test checked; default: only "
+        "list them",
     )
 
 
@@ -285,3 +327,20 @@ class PluginSettings:
             allow=tuple(Path(p) for p in config.getini("artifacts_allow")),
             html_path=_resolve_html_path(config),
         )
+
+
+@dataclass(frozen=True)
+class BaselineSettings:
+    """Table baseline settings for one session (``table_regression``)."""
+
+    update: UpdateBaselines = "none"
+    prune: bool = False
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> BaselineSettings:
+        update = config.getoption("update_baselines", "none") or "none"
+        if update not in UPDATE_CHOICES:  # only reachable through a plugin setting it
+            raise pytest.UsageError(
+                f"update_baselines={update!r} is not one of {', '.join(UPDATE_CHOICES)}"
+            )
+        return cls(update=update, prune=bool(config.getoption("prune_baselines", False)))

@@ -1,0 +1,408 @@
+"""Table baselines in a session: the ``table_regression`` fixture and what it reports.
+
+The comparison and the files are core (:mod:`artifact_manager.regression`); this module
+decides when a baseline is written and when the run was complete enough to call a baseline
+unused:
+
+- ``check`` fails on a mismatch or a missing baseline (the actual table goes into the test's
+  artifact dir); ``--update-baselines`` writes the baselines that are missing or differ, and
+  ``=all`` every checked one; the test then passes and the summary lists each write.
+- Unused baselines are judged only after a full run: no ``-k``, ``-m``, ``--deselect``,
+  ``--lf``, ``--sw``, ``--count``, node-id arguments, nothing deselected or dropped by a
+  plugin, no collection error, every collected test finished, every xdist worker reported
+  back. Then the baselines under ``__baselines__/<module stem>/`` of each collected module
+  that no test checked, and that no skipped, failed or unfinished test may own, are listed,
+  and deleted with ``--prune-baselines``.
+
+Workers record what they checked and collected; the controller merges it and judges.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from artifact_manager.naming import nodeid_to_test_name
+from artifact_manager.plugin.options import BaselineSettings
+from artifact_manager.regression import store
+from artifact_manager.regression.compare import CompareOptions, compare_tables
+from artifact_manager.storage.tables import as_dataframe
+
+__all__ = [
+    "BASELINES_KEY",
+    "BaselineSession",
+    "TableRegression",
+    "install_baselines",
+    "table_regression",
+    "uninstall_baselines",
+]
+
+PAYLOAD_KEY = "artifact_manager_baselines"
+HOOKS_NAME = "artifact_manager.baselines"
+XDIST_HOOKS_NAME = "artifact_manager.baselines.xdist"
+_OUTCOME_RANK = {"passed": 0, "rerun": 1, "skipped": 2, "failed": 3}
+
+
+@dataclass
+class BaselineSession:
+    """What one session (or xdist worker) learnt about table baselines."""
+
+    settings: BaselineSettings
+    is_worker: bool = False
+    #: Baselines checked (absolute paths), written (path -> why), judged modules (paths).
+    checked: set[str] = field(default_factory=set)
+    written: dict[str, str] = field(default_factory=dict)
+    modules: set[str] = field(default_factory=set)
+    #: Node ids of the final collection; outcome of each finished test's last attempt.
+    collected: set[str] = field(default_factory=set)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    #: Why this run cannot judge unused baselines (empty: it can).
+    partial: list[str] = field(default_factory=list)
+    unused: list[Path] = field(default_factory=list)
+    pruned: list[Path] = field(default_factory=list)
+
+    def not_full(self, reason: str) -> None:
+        if reason not in self.partial:
+            self.partial.append(reason)
+
+    # -- xdist round trip (plain values) -------------------------------------------------
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "checked": sorted(self.checked),
+            "written": self.written,
+            "modules": sorted(self.modules),
+            "collected": sorted(self.collected),
+            "partial": list(self.partial),
+        }
+
+    def merge(self, payload: dict[str, Any]) -> None:
+        self.checked.update(payload.get("checked", []))
+        self.written.update(payload.get("written", {}))
+        self.modules.update(payload.get("modules", []))
+        self.collected.update(payload.get("collected", []))
+        for reason in payload.get("partial", []):
+            self.not_full(reason)
+
+    # -- the end of the run ----------------------------------------------------------------
+
+    def judge(self, config: pytest.Config) -> None:
+        """Controller or serial session: list (and prune) unused baselines after a full run."""
+        self._check_arguments(config)
+        unfinished = self.collected - set(self.outcomes)
+        if unfinished:
+            self.not_full(
+                f"{len(unfinished)} collected test(s) did not run to the end "
+                "(-x, --maxfail, an interruption or a crash)"
+            )
+        if self.partial:
+            return
+        owners = {nodeid_to_test_name(n): self.outcomes[n] for n in self.collected}
+        dirs = [store.baseline_dir(Path(m)) for m in self.modules]
+        self.unused = store.find_unused(dirs, self.checked, owners)
+        if self.settings.prune:
+            self.pruned = store.prune(self.unused)
+            gone = set(self.pruned)
+            self.unused = [p for p in self.unused if p not in gone]
+
+    def _check_arguments(self, config: pytest.Config) -> None:
+        option = config.option
+        chosen = [
+            ("-k", getattr(option, "keyword", "")),
+            ("-m", getattr(option, "markexpr", "")),
+            ("--deselect", getattr(option, "deselect", None)),
+            ("--lf", getattr(option, "lf", False)),
+            ("--sw", getattr(option, "stepwise", False)),
+            ("--sw-skip", getattr(option, "stepwise_skip", False)),
+        ]
+        for flag, value in chosen:
+            if value:
+                self.not_full(f"{flag} selects part of the tests")
+        if any("::" in str(arg) for arg in config.args):
+            self.not_full("node ids given on the command line")
+        if (getattr(option, "count", None) or 1) > 1:  # pytest-repeat: other node ids
+            self.not_full("--count repeats each test under other node ids")
+
+    def note_attempt(self, report: pytest.TestReport, attempts: dict[str, str]) -> None:
+        """Track the outcome of each test's current attempt; its teardown ends the attempt."""
+        nodeid = report.nodeid
+        if report.when == "setup":
+            attempts[nodeid] = report.outcome
+        else:
+            previous = attempts.get(nodeid, "passed")
+            if _OUTCOME_RANK.get(report.outcome, 3) > _OUTCOME_RANK.get(previous, 3):
+                attempts[nodeid] = report.outcome
+        if report.when == "teardown":
+            self.outcomes[nodeid] = attempts.pop(nodeid, report.outcome)
+
+    # -- output ----------------------------------------------------------------------------
+
+    def summary_lines(self, base: Path, verbose: bool) -> list[str]:
+        def shown(path: str | Path) -> str:
+            return _display(Path(path), base)
+
+        lines: list[str] = []
+        if self.written:
+            mode = "--update-baselines" + ("=all" if self.settings.update == "all" else "")
+            lines.append(f"wrote {len(self.written)} table baseline(s) ({mode}):")
+            lines.extend(f"  {shown(p)}  ({why})" for p, why in sorted(self.written.items()))
+        if self.pruned:
+            lines.append(f"pruned {len(self.pruned)} unused table baseline(s):")
+            lines.extend(f"  {shown(p)}" for p in self.pruned)
+        if self.unused:
+            lines.append(
+                f"{len(self.unused)} unused table baseline(s), checked by no test of this "
+                "full run (delete them with --prune-baselines):"
+            )
+            lines.extend(f"  {shown(p)}" for p in self.unused)
+        if self.partial and (self.settings.prune or verbose):
+            lines.append(
+                f"unused table baselines not judged (not a full run: {'; '.join(self.partial)})"
+            )
+        return lines
+
+
+BASELINES_KEY = pytest.StashKey[BaselineSession]()
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+class BaselineHooks:
+    """Collection and run hooks of table baselines (registered in ``pytest_configure``)."""
+
+    def __init__(self, session: BaselineSession) -> None:
+        self._session = session
+        self._modules: dict[str, str] = {}  # collector node id -> module path, until reported
+        self._produced: set[str] = set()
+        self._attempts: dict[str, str] = {}
+
+    # -- collection ------------------------------------------------------------------------
+
+    def pytest_collectstart(self, collector: pytest.Collector) -> None:
+        if isinstance(collector, pytest.Module):
+            self._modules[collector.nodeid] = str(collector.path)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self._session.not_full("collection errors")
+        path = self._modules.pop(report.nodeid, None)
+        if path is not None and report.passed:  # a module skipped as a whole is not judged
+            self._session.modules.add(path)
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        self._produced.add(item.nodeid)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        if items:
+            self._session.not_full(f"{len(items)} test(s) deselected")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        collected = {item.nodeid for item in session.items}
+        if self._produced - collected:
+            self._session.not_full("a plugin dropped collected tests")
+        self._session.collected.update(collected)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._session.note_attempt(report, self._attempts)
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        state = self._session
+        if state.is_worker:
+            workeroutput = getattr(session.config, "workeroutput", None)
+            if workeroutput is not None:
+                workeroutput[PAYLOAD_KEY] = state.payload()
+            return
+        state.judge(session.config)
+
+    def pytest_terminal_summary(
+        self, terminalreporter: pytest.TerminalReporter, config: pytest.Config
+    ) -> None:
+        if self._session.is_worker:
+            return
+        base = Path(config.invocation_params.dir)
+        lines = self._session.summary_lines(base, verbose=config.get_verbosity() > 0)
+        if lines:
+            terminalreporter.write_sep("-", "table baselines")
+            for line in lines:
+                terminalreporter.write_line(line)
+
+
+class BaselineXdistHooks:
+    """Controller side under xdist: merge what each worker checked and collected."""
+
+    def __init__(self, session: BaselineSession) -> None:
+        self._session = session
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        payload = getattr(node, "workeroutput", {}).get(PAYLOAD_KEY)
+        if payload is None or error:
+            self._session.not_full("an xdist worker went down without reporting")
+        if payload is not None:
+            self._session.merge(payload)
+
+
+def install_baselines(config: pytest.Config) -> None:
+    """Make the session's baseline state and register its hooks."""
+    session = BaselineSession(BaselineSettings.from_config(config), hasattr(config, "workerinput"))
+    config.stash[BASELINES_KEY] = session
+    config.pluginmanager.register(BaselineHooks(session), HOOKS_NAME)
+    if config.pluginmanager.hasplugin("xdist") and not session.is_worker:
+        config.pluginmanager.register(BaselineXdistHooks(session), XDIST_HOOKS_NAME)
+
+
+def uninstall_baselines(config: pytest.Config) -> None:
+    for name in (HOOKS_NAME, XDIST_HOOKS_NAME):
+        hooks = config.pluginmanager.get_plugin(name)
+        if hooks is not None:
+            config.pluginmanager.unregister(hooks)
+
+
+# -- the fixture -------------------------------------------------------------------------
+
+
+class TableRegression:
+    """Compares polars frames with this test's parquet baselines (``table_regression``)."""
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        node = request.node
+        assert isinstance(node, pytest.Item)
+        self._request = request
+        self._nodeid = node.nodeid
+        self._test_file = Path(node.path)
+        self._test_name = nodeid_to_test_name(node.nodeid)
+        self._session = request.config.stash[BASELINES_KEY]
+        self._base = Path(request.config.invocation_params.dir)
+        self._seen: set[Path] = set()
+
+    def baseline_path(self, name: str | None = None) -> Path:
+        """Where this test's baseline (for the check called ``name``) lives."""
+        return store.baseline_path(self._test_file, self._test_name, name)
+
+    def check(
+        self,
+        df: Any,
+        name: str | None = None,
+        *,
+        rtol: float | dict[str, float] = 1e-9,
+        atol: float | dict[str, float] = 0.0,
+        check_dtypes: bool = True,
+        check_column_order: bool = True,
+        check_row_order: bool = True,
+        sort_by: str | list[str] | None = None,
+    ) -> None:
+        """Compare ``df`` (a polars DataFrame or LazyFrame) with its baseline.
+
+        Fails with a readable diff when they differ, or when there is no baseline; with
+        ``--update-baselines`` writes the baseline instead. ``rtol``/``atol`` apply to float
+        columns (a dict gives them per column, and then to integer columns too); ``sort_by``
+        sorts both tables by these columns first; ``check_row_order=False`` sorts by all.
+        """
+        __tracebackhide__ = True
+        frame = as_dataframe(df)
+        if frame is None:
+            raise TypeError(
+                f"table_regression.check() takes a polars DataFrame or LazyFrame, not {df!r}"
+            )
+        options = CompareOptions(
+            rtol=rtol,
+            atol=atol,
+            check_dtypes=check_dtypes,
+            check_column_order=check_column_order,
+            check_row_order=check_row_order,
+            sort_by=sort_by,
+        )
+        path = self.baseline_path(name)
+        if path in self._seen:
+            raise ValueError(
+                f"table_regression.check() already checked {self._shown(path)} in this test; "
+                "give each check its own name=, e.g. check(df, 'scores')"
+            )
+        self._seen.add(path)
+        self._session.checked.add(str(path))
+        update = self._session.settings.update
+        if not path.is_file():
+            options.validate(frame.columns)  # with a baseline, compare_tables validates
+            if update != "none":
+                return self._write(frame, path, "missing")
+            actual = self._write_actual(frame, path)
+            raise store.BaselineMismatchError(
+                str(path),
+                f"no baseline {self._shown(path)}\n{actual}",
+                f"run with --update-baselines to create it: {self._command()}",
+            )
+        try:
+            expected = store.read_baseline(path)
+        except Exception as error:  # not parquet, truncated by hand, ...: say so
+            options.validate(frame.columns)
+            if update != "none":
+                return self._write(frame, path, "unreadable")
+            raise store.BaselineMismatchError(
+                str(path),
+                f"baseline {self._shown(path)} cannot be read: {error}",
+                f"run with --update-baselines to rewrite it: {self._command()}",
+            ) from None
+        diff = compare_tables(expected, frame, options)
+        if update == "all" or (update == "failed" and not diff.equal):
+            return self._write(frame, path, "rewritten" if diff.equal else "differed")
+        if diff.equal:
+            return None
+        actual = self._write_actual(frame, path)
+        problem = "\n".join(
+            [
+                f"table differs from its baseline {self._shown(path)}",
+                f"{actual}",
+                *diff.lines(),
+            ]
+        )
+        raise store.BaselineMismatchError(
+            str(path),
+            problem,
+            f"if the change is intended, update the baseline: {self._command()}",
+        )
+
+    def _write(self, frame: Any, path: Path, why: str) -> None:
+        store.write_baseline(frame, path)
+        self._session.written[str(path)] = why
+
+    def _write_actual(self, frame: Any, path: Path) -> str:
+        """Write the actual table into the test's artifact dir; a line saying where."""
+        name = f"{path.stem}.actual.parquet"
+        try:
+            manager = self._request.getfixturevalue("artifact_manager")
+            written = manager.write_table(frame, name)
+        except Exception as error:  # the diff matters more than this copy
+            return f"(the actual table could not be written to the artifact dir: {error})"
+        return f"actual table: {self._shown(written)} (kept with --keep-artifacts=failed)"
+
+    def _shown(self, path: Path) -> str:
+        return _display(path, self._base)
+
+    def _command(self) -> str:
+        return f"pytest --update-baselines {shlex.quote(self._nodeid)}"
+
+
+@pytest.fixture
+def table_regression(request: pytest.FixtureRequest) -> TableRegression:
+    """Compare polars tables with parquet baselines stored beside the test.
+
+    ``table_regression.check(df, name=None, *, rtol=1e-9, atol=0.0, check_dtypes=True,
+    check_column_order=True, check_row_order=True, sort_by=None)`` compares ``df`` with
+    ``__baselines__/<module>/<test name>[.<name>].parquet`` next to the test file and fails
+    with a readable diff. ``pytest --update-baselines`` writes missing and differing
+    baselines (``=all``: every checked one); ``--prune-baselines`` deletes unused ones after
+    a full run.
+    """
+    return TableRegression(request)

@@ -1,0 +1,410 @@
+"""``table_regression``: checks, failures, updates; serial and under xdist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from artifact_manager.naming import nodeid_to_test_name
+from artifact_manager.plugin.options import BaselineSettings
+
+TABLE_TESTS = """
+import os
+import polars as pl
+import pytest
+
+
+def stage_output():
+    df = pl.DataFrame(
+        {"gene": ["g1", "g2", "g3"], "score": [0.5, 0.25, 0.125], "label": [True, False, True]}
+    )
+    if os.environ.get("SCALE"):
+        df = df.with_columns(score=pl.col("score") * float(os.environ["SCALE"]))
+    return df
+
+
+def test_stage(table_regression):
+    table_regression.check(stage_output())
+
+
+def test_stable(table_regression):
+    table_regression.check(pl.DataFrame({"n": [1, 2, 3]}))
+"""
+
+
+def baselines(pytester: pytest.Pytester, module: str = "test_stages") -> Path:
+    return pytester.path / "__baselines__" / module
+
+
+def baseline_of(pytester: pytest.Pytester, nodeid: str, name: str | None = None) -> Path:
+    module = nodeid.split("::")[0].removesuffix(".py")
+    stem = nodeid_to_test_name(nodeid) + (f".{name}" if name else "")
+    return baselines(pytester, module) / f"{stem}.parquet"
+
+
+@pytest.fixture
+def table_tests(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("SCALE", raising=False)
+    return pytester.makepyfile(test_stages=TABLE_TESTS)
+
+
+def test_a_missing_baseline_fails_and_nothing_is_written(pytester, table_tests, plugin_args):
+    result = pytester.runpytest(*plugin_args)
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*BaselineMismatchError: no baseline __baselines__/test_stages/"
+            "test_stages.test_stage-*",
+            "*run with --update-baselines to create it: "
+            "pytest --update-baselines test_stages.py::test_stage",
+        ]
+    )
+    assert not (pytester.path / "__baselines__").exists()
+
+
+def test_update_baselines_writes_missing_ones_and_the_next_run_passes(
+    pytester, table_tests, plugin_args
+):
+    result = pytester.runpytest(*plugin_args, "--update-baselines")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*- table baselines -*",
+            "wrote 2 table baseline(s) (--update-baselines):",
+            "  __baselines__/test_stages/test_stages.test_stable-*.parquet  (missing)",
+            "  __baselines__/test_stages/test_stages.test_stage-*.parquet  (missing)",
+        ]
+    )
+    path = baseline_of(pytester, "test_stages.py::test_stage")
+    written = pl.read_parquet(path)
+    assert written.schema == pl.Schema(
+        {"gene": pl.String, "score": pl.Float64, "label": pl.Boolean}
+    )
+    assert written["score"].to_list() == [0.5, 0.25, 0.125]
+    again = pytester.runpytest(*plugin_args)
+    again.assert_outcomes(passed=2)
+    assert "table baselines" not in again.stdout.str()
+
+
+def test_baseline_names_come_from_the_node_id_the_same_serial_and_under_xdist(
+    pytester, table_tests
+):
+    pytester.runpytest("--update-baselines").assert_outcomes(passed=2)
+    serial = sorted(p.name for p in baselines(pytester).iterdir())
+    assert serial == sorted(
+        f"{nodeid_to_test_name(f'test_stages.py::{name}')}.parquet"
+        for name in ("test_stage", "test_stable")
+    )
+    for path in baselines(pytester).iterdir():
+        path.unlink()
+    pytester.runpytest("-n", "2", "--update-baselines").assert_outcomes(passed=2)
+    assert sorted(p.name for p in baselines(pytester).iterdir()) == serial
+
+
+def test_a_mismatch_fails_with_the_diff_and_the_actual_table_is_kept(
+    pytester, table_tests, plugin_args, monkeypatch, tests_root
+):
+    pytester.runpytest("--update-baselines").assert_outcomes(passed=2)
+    monkeypatch.setenv("SCALE", "1.1")
+    result = pytester.runpytest(*plugin_args, "--keep-artifacts=failed")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*BaselineMismatchError: table differs from its baseline "
+            "__baselines__/test_stages/test_stages.test_stage-*.parquet",
+            "E       actual table: data/*/tests/test_stages.test_stage-*/meta_models/predictions/"
+            "test_stages.test_stage-*.actual.parquet (kept with --keep-artifacts=failed)",
+            "E       values: 3 of 3 compared rows differ, in 1 column(s):",
+            "E         column  dtype    off  max abs err  max rel err",
+            "E         score   Float64  3    0.05         0.1",
+            "E       differing rows (3 of 3):",
+            "E         row  gene | score",
+            "E                   | expected   actual",
+            "E         0    'g1' | 0.5        0.55",
+            "E         1    'g2' | 0.25       0.275",
+            "E       if the change is intended, update the baseline: "
+            "pytest --update-baselines test_stages.py::test_stage",
+        ]
+    )
+    name = nodeid_to_test_name("test_stages.py::test_stage")
+    actual = tests_root / name / "meta_models" / "predictions" / f"{name}.actual.parquet"
+    assert pl.read_parquet(actual)["score"].to_list() == pytest.approx([0.55, 0.275, 0.1375])
+
+
+def test_the_actual_table_goes_with_the_test_dir_when_not_kept(
+    pytester, table_tests, plugin_args, tests_root
+):
+    pytester.runpytest(*plugin_args).assert_outcomes(failed=2)
+    assert not tests_root.exists() or list(tests_root.glob("test_stages*")) == []
+
+
+def test_update_baselines_rewrites_only_those_that_differ_or_are_missing(
+    pytester, table_tests, plugin_args, monkeypatch
+):
+    pytester.runpytest("--update-baselines").assert_outcomes(passed=2)
+    stable = baseline_of(pytester, "test_stages.py::test_stable")
+    before = stable.stat().st_mtime_ns, stable.stat().st_ino
+    monkeypatch.setenv("SCALE", "2")
+    result = pytester.runpytest(*plugin_args, "--update-baselines")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "wrote 1 table baseline(s) (--update-baselines):",
+            "  __baselines__/test_stages/test_stages.test_stage-*.parquet  (differed)",
+        ]
+    )
+    assert (stable.stat().st_mtime_ns, stable.stat().st_ino) == before
+    stage = pl.read_parquet(baseline_of(pytester, "test_stages.py::test_stage"))
+    assert stage["score"].to_list() == [1.0, 0.5, 0.25]
+    pytester.runpytest(*plugin_args).assert_outcomes(passed=2)
+
+
+def test_update_baselines_all_rewrites_every_checked_baseline(pytester, table_tests, plugin_args):
+    pytester.runpytest("--update-baselines").assert_outcomes(passed=2)
+    stable = baseline_of(pytester, "test_stages.py::test_stable")
+    before = stable.stat().st_ino
+    result = pytester.runpytest(*plugin_args, "--update-baselines=all")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "wrote 2 table baseline(s) (--update-baselines=all):",
+            "  __baselines__/test_stages/test_stages.test_stable-*.parquet  (rewritten)",
+            "  __baselines__/test_stages/test_stages.test_stage-*.parquet  (rewritten)",
+        ]
+    )
+    assert stable.stat().st_ino != before  # a new file renamed over the old one
+    assert [p.name for p in baselines(pytester).iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_bare_update_flag_does_not_swallow_the_path_after_it(pytester, table_tests):
+    pytester.makepyfile(test_other="def test_other():\n    pass\n")
+    result = pytester.runpytest("--update-baselines", "test_other.py")
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / "__baselines__").exists()
+
+
+def test_update_baselines_none_writes_nothing(pytester, table_tests):
+    pytester.runpytest("--update-baselines=none").assert_outcomes(failed=2)
+    assert not (pytester.path / "__baselines__").exists()
+
+
+def test_parametrized_cases_and_named_checks_get_their_own_baselines(pytester, plugin_args):
+    pytester.makepyfile(
+        test_cases="""
+        import polars as pl
+        import pytest
+
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_case(table_regression, n):
+            table_regression.check(pl.DataFrame({"n": [n]}))
+            table_regression.check(pl.DataFrame({"twice": [2 * n]}), "twice")
+        """
+    )
+    pytester.runpytest(*plugin_args, "--update-baselines").assert_outcomes(passed=2)
+    for n in (1, 2):
+        nodeid = f"test_cases.py::test_case[{n}]"
+        assert pl.read_parquet(baseline_of(pytester, nodeid))["n"].to_list() == [n]
+        twice = pl.read_parquet(baseline_of(pytester, nodeid, "twice"))
+        assert twice["twice"].to_list() == [2 * n]
+    assert len(list(baselines(pytester, "test_cases").iterdir())) == 4
+    pytester.runpytest(*plugin_args).assert_outcomes(passed=2)
+
+
+def test_checking_the_same_baseline_twice_in_one_test_is_an_error(pytester):
+    pytester.makepyfile(
+        """
+        import polars as pl
+
+        def test_twice(table_regression):
+            table_regression.check(pl.DataFrame({"a": [1]}), "same")
+            table_regression.check(pl.DataFrame({"a": [2]}), "same")
+        """
+    )
+    result = pytester.runpytest("--update-baselines")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*ValueError: table_regression.check() already checked *.same.parquet in this test; "
+         "give each check its own name=*"]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ("check(df, 'a/b')", "*invalid name='a/b'*"),
+        ("check(df, sort_by='nope')", "*sort_by*'nope' not in the table*"),
+        ("check(df, rtol={'nope': 1.0})", "*rtol*'nope' not in the table*"),
+        ("check(df, atol=-1)", "*atol*must be a finite number >= 0*"),
+        ("check([1, 2])", "*TypeError: table_regression.check() takes a polars DataFrame*"),
+    ],
+    ids=["bad-name", "unknown-sort-key", "unknown-tolerance-column", "negative-atol", "list"],
+)
+def test_bad_arguments_fail_naming_the_value(pytester, call, message):
+    pytester.makepyfile(
+        f"""
+        import polars as pl
+
+        def test_bad(table_regression):
+            df = pl.DataFrame({{"a": [1.0]}})
+            table_regression.{call}
+        """
+    )
+    result = pytester.runpytest("--update-baselines")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([message])
+    assert not (pytester.path / "__baselines__").exists()
+
+
+def test_tolerances_per_column_and_row_order_options(pytester, plugin_args, monkeypatch):
+    pytester.makepyfile(
+        test_tol="""
+        import os
+        import polars as pl
+
+        def frame():
+            df = pl.DataFrame({"k": [3, 1, 2], "x": [1.0, 2.0, 3.0], "n": [10, 20, 30]})
+            if os.environ.get("NOISE"):
+                df = df.with_columns(x=pl.col("x") + 1e-4, n=pl.col("n") + 1).reverse()
+            return df
+
+        def test_tolerant(table_regression):
+            table_regression.check(
+                frame(), rtol={"x": 1e-3}, atol={"n": 1}, check_row_order=False
+            )
+
+        def test_sorted(table_regression):
+            table_regression.check(frame(), sort_by="k", rtol=1e-3, atol={"n": 1})
+
+        def test_strict(table_regression):
+            table_regression.check(frame(), sort_by=["k"])
+        """
+    )
+    pytester.runpytest("--update-baselines").assert_outcomes(passed=3)
+    monkeypatch.setenv("NOISE", "1")
+    result = pytester.runpytest(*plugin_args)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*table differs from its baseline __baselines__/test_tol/test_tol.test_strict-*",
+            "E         x       Float64  3    0.0001*",
+            "E         n       Int64    3    1  *",
+            "E       (rows compared after sorting by k)",
+        ]
+    )
+
+
+def test_a_schema_change_is_reported_before_values(pytester, monkeypatch):
+    pytester.makepyfile(
+        test_schema="""
+        import os
+        import polars as pl
+
+        def test_schema(table_regression):
+            df = pl.DataFrame({"a": [1, 2], "b": ["x", "y"], "c": [0.5, 1.5]})
+            if os.environ.get("CHANGE"):
+                df = df.select(pl.col("b"), pl.col("a").cast(pl.Int32), d=pl.lit(True))
+            table_regression.check(df)
+        """
+    )
+    pytester.runpytest("--update-baselines").assert_outcomes(passed=1)
+    monkeypatch.setenv("CHANGE", "1")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E       schema:",
+            "E         missing columns (in the baseline, not in actual): c (Float64)",
+            "E         extra columns (in actual, not in the baseline): d (Boolean)",
+            "E         dtype changed: a: Int64 -> Int32",
+            "E         column order: expected a, b; actual b, a",
+        ]
+    )
+
+
+def test_a_test_passes_after_a_rerun_that_matches(pytester, plugin_args):
+    pytester.makepyfile(
+        test_flaky="""
+        import polars as pl
+
+        ATTEMPTS = []
+
+        def test_flaky(table_regression):
+            ATTEMPTS.append(1)
+            table_regression.check(pl.DataFrame({"a": [len(ATTEMPTS) > 1]}))
+        """
+    )
+    path = baseline_of(pytester, "test_flaky.py::test_flaky")
+    path.parent.mkdir(parents=True)
+    pl.DataFrame({"a": [True]}).write_parquet(path)
+    result = pytester.runpytest(*plugin_args, "--reruns", "1")
+    outcomes = result.parseoutcomes()
+    assert (outcomes.get("passed"), outcomes.get("rerun"), outcomes.get("failed")) == (1, 1, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "update", "prune"),
+    [
+        ([], "none", False),
+        (["--update-baselines"], "failed", False),
+        (["--update-baselines=failed"], "failed", False),
+        (["--update-baselines=all"], "all", False),
+        (["--update-baselines=all", "--update-baselines=none"], "none", False),
+        (["--prune-baselines"], "none", True),
+    ],
+    ids=["default", "bare", "failed", "all", "last-wins", "prune"],
+)
+def test_baseline_settings_resolve_from_the_command_line(pytester, args, update, prune):
+    settings = BaselineSettings.from_config(pytester.parseconfigure(*args))
+    assert (settings.update, settings.prune) == (update, prune)
+
+
+def test_the_baseline_options_show_once_in_help(pytester):
+    result = pytester.runpytest("--help")
+    lines = result.stdout.lines
+    assert sum(line.startswith("  --update-baselines") for line in lines) == 1
+    assert sum(line.startswith("  --prune-baselines") for line in lines) == 1
+
+
+def test_many_workers_write_many_baselines_atomically(pytester):
+    pytester.makepyfile(
+        test_many="""
+        import polars as pl
+        import pytest
+
+        @pytest.mark.parametrize("n", range(24))
+        def test_case(table_regression, n):
+            table_regression.check(pl.DataFrame({"n": list(range(n))}).lazy(), "lazy")
+        """
+    )
+    pytester.runpytest("-n", "2", "--update-baselines").assert_outcomes(passed=24)
+    files = sorted(p.name for p in baselines(pytester, "test_many").iterdir())
+    assert len(files) == 24
+    assert all(name.endswith(".lazy.parquet") for name in files)
+    for n in range(24):
+        frame = pl.read_parquet(baseline_of(pytester, f"test_many.py::test_case[{n}]", "lazy"))
+        assert frame["n"].to_list() == list(range(n))
+    pytester.runpytest("-n", "2").assert_outcomes(passed=24)
+
+
+def test_an_unreadable_baseline_fails_clearly_and_can_be_rewritten(pytester, table_tests):
+    path = baseline_of(pytester, "test_stages.py::test_stable")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not parquet at all")
+    result = pytester.runpytest("-k", "stable")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*BaselineMismatchError: baseline __baselines__/test_stages/"
+            "test_stages.test_stable-*.parquet cannot be read: *",
+            "E       run with --update-baselines to rewrite it: *",
+        ]
+    )
+    assert path.read_bytes() == b"not parquet at all"  # nothing lost unless asked
+    result = pytester.runpytest("-k", "stable", "--update-baselines")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["  __baselines__/test_stages/test_stages.test_stable-*  (unreadable)"]
+    )
+    assert pl.read_parquet(path)["n"].to_list() == [1, 2, 3]
