@@ -86,24 +86,16 @@ def add_options(parser: pytest.Parser) -> None:
             option, dest=dest, default=None, help=f"{text} (ini {ini}); default: {default}"
         )
         parser.addini(ini, f"{text}; default: {default}", default="")
-    group.addoption(
+    _add_flag_with_values(
+        group,
         "--keep-artifacts",
-        dest="keep_artifacts",
-        action="store_const",
-        const="all",
+        "keep_artifacts",
+        bare="all",
+        values=KEEP_CHOICES,
         default=None,
         help="Keep test artifact dirs: bare keeps all, --keep-artifacts=failed keeps failed "
         "tests' dirs, =none deletes all (ini artifacts_keep); default: none",
     )
-    for choice in KEEP_CHOICES:
-        # Exact option strings, so a bare --keep-artifacts never swallows a following path.
-        group.addoption(
-            f"--keep-artifacts={choice}",
-            dest="keep_artifacts",
-            action="store_const",
-            const=choice,
-            help=argparse.SUPPRESS,
-        )
     parser.addini("artifacts_keep", "Which test artifact dirs to keep: none|failed|all", default="")
     parser.addini(
         "artifacts_retention_count",
@@ -169,27 +161,42 @@ def add_options(parser: pytest.Parser) -> None:
     _add_baseline_options(group)
 
 
+def _add_flag_with_values(
+    group: pytest.OptionGroup,
+    option: str,
+    dest: str,
+    *,
+    bare: str,
+    values: tuple[str, ...],
+    default: str | None,
+    help: str,
+) -> None:
+    """``--flag`` (meaning ``bare``) and ``--flag=<value>`` for each value, registered as exact
+    option strings, so a bare ``--flag`` never swallows the path that follows it."""
+    group.addoption(option, dest=dest, action="store_const", const=bare, default=default, help=help)
+    for value in values:
+        group.addoption(
+            f"{option}={value}",
+            dest=dest,
+            action="store_const",
+            const=value,
+            help=argparse.SUPPRESS,
+        )
+
+
 def _add_baseline_options(group: pytest.OptionGroup) -> None:
     """Table baselines (``table_regression``): command line only, never ini, so a config file
     cannot make every run rewrite baselines."""
-    group.addoption(
+    _add_flag_with_values(
+        group,
         "--update-baselines",
-        dest="update_baselines",
-        action="store_const",
-        const="failed",
+        "update_baselines",
+        bare="failed",
+        values=UPDATE_CHOICES,
         default="none",
         help="Write table baselines: bare writes those that are missing or differ, "
         "--update-baselines=all rewrites every checked one; default: write none",
     )
-    for choice in UPDATE_CHOICES:
-        # Exact option strings, so a bare --update-baselines never swallows a following path.
-        group.addoption(
-            f"--update-baselines={choice}",
-            dest="update_baselines",
-            action="store_const",
-            const=choice,
-            help=argparse.SUPPRESS,
-        )
     group.addoption(
         "--prune-baselines",
         dest="prune_baselines",

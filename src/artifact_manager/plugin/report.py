@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from artifact_manager.reporting.page import format_size
+from artifact_manager.storage.atomic import replace_text
 from artifact_manager.violations import Violation
 
 if TYPE_CHECKING:
@@ -128,15 +129,7 @@ class ArtifactReport:
     def write(self, path: Path) -> None:
         """Write the JSON report: atomically, or in place where no new file may be made
         beside it (strict mode made the file before enforcement)."""
-        text = json.dumps(self.to_json(), indent=2) + "\n"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            tmp.write_text(text, encoding="utf-8")
-        except PermissionError:
-            path.write_text(text, encoding="utf-8")
-            return
-        tmp.replace(path)
+        replace_text(path, json.dumps(self.to_json(), indent=2) + "\n")
 
     def summary_lines(self, verbose: bool) -> list[str]:
         kept = [r for r in self.records.values() if r.kept]

@@ -29,6 +29,7 @@ from artifact_manager.reporting.previews import (
     TablePreview,
     preview_file,
 )
+from artifact_manager.storage.atomic import replace_text
 from artifact_manager.violations import Violation
 
 __all__ = ["format_size", "render_html", "write_html"]
@@ -275,15 +276,7 @@ def write_html(report: Mapping[str, Any], path: Path) -> None:
     """Render ``report`` and write it to ``path``: atomically (a temp file beside it, then a
     rename), or in place where no new file may be made beside it (strict mode made the file
     before enforcement)."""
-    text = render_html(report, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-    except PermissionError:
-        path.write_text(text, encoding="utf-8")
-        return
-    tmp.replace(path)
+    replace_text(path, render_html(report, path))
 
 
 _CSS = """

@@ -23,6 +23,7 @@ __all__ = [
     "fsync_dir",
     "fsync_file",
     "publish",
+    "replace_text",
     "sync_and_hash",
     "temp_path_for",
     "temp_sibling",
@@ -183,6 +184,19 @@ def _unlink_later(path: Path) -> None:
             os.unlink(path)
 
     threading.Thread(target=unlink, name="artifact-unlink").start()
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (a report): a temp file beside it, then a rename; in place
+    where no new file may be made beside it (strict mode made ``path`` before enforcement)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+    except PermissionError:
+        path.write_text(text, encoding="utf-8")
+        return
+    tmp.replace(path)
 
 
 @contextlib.contextmanager
