@@ -252,3 +252,33 @@ def test_xfail_naming_the_guard_error_stays_expected_and_the_session_passes(pyte
     result.assert_outcomes(xfailed=1)
     assert result.ret == pytest.ExitCode.OK
     assert (production / "p.tsv").read_text() == "production\n"
+
+
+@pytest.mark.parametrize(
+    ("write", "library"),
+    [
+        pytest.param("open(PATH, 'w')", "", id="audit-hook"),
+        pytest.param("pl.DataFrame({'a': [1]}).write_csv(PATH)", "polars", id="layer-2"),
+    ],
+)
+def test_a_guard_failure_points_at_the_users_line_not_the_guards(
+    pytester, production, write, library
+):
+    path = str(production / "p.tsv")
+    pytester.makepyfile(
+        f"""
+        import polars as pl
+
+        PATH = {path!r}
+
+        def test_write():
+            {write}  # the user's line
+        """
+    )
+    result = pytester.runpytest_subprocess("--tb=long")
+    result.assert_outcomes(failed=1)
+    text = result.stdout.str()
+    assert "# the user's line" in text
+    assert "ProductionWriteError" in text
+    for frame in ("guard/audit.py", "guard/writers.py", "def guarded", "def check"):
+        assert frame not in text, frame

@@ -12,8 +12,6 @@ import pytest
 
 from artifact_manager import ArtifactConfig, ArtifactManager
 
-pytestmark = pytest.mark.slow
-
 ROWS = 200_000
 WRITER = f"""
 import sys

@@ -66,6 +66,7 @@ class Checker:
 
     def check(self, path: str, operation: str, layer: str = "prevented", op: str = "write") -> None:
         """Raise (after recording) if ``operation`` on ``path`` changes production."""
+        __tracebackhide__ = True  # the failure points at the user's line, not the guard's
         real = self.policy.protected_entry(path, op, self._cache)
         if real is None:
             return
@@ -139,6 +140,7 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     if getattr(_busy, "on", False):
         return
     _busy.on = True
+    __tracebackhide__ = True
     try:
         handler(guard, args)
     finally:
@@ -166,6 +168,7 @@ def _checker(
     operation: str, index: int = 0, dir_fd: int | None = None, op: str = "write"
 ) -> Callable[[Checker, tuple[Any, ...]], None]:
     def check(guard: Checker, args: tuple[Any, ...]) -> None:
+        __tracebackhide__ = True
         fd = args[dir_fd] if dir_fd is not None and len(args) > dir_fd else None
         path = _resolve(args[index], fd)
         if path is None:
@@ -178,12 +181,14 @@ def _checker(
 
 
 def _open(guard: Checker, args: tuple[Any, ...]) -> None:
+    __tracebackhide__ = True
     path = _resolve(args[0])  # a write: _hook already looked at the flags
     if path is not None:
         guard.check(path, "open for writing")
 
 
 def _rename(guard: Checker, args: tuple[Any, ...]) -> None:
+    __tracebackhide__ = True
     src, dst, src_dir_fd, dst_dir_fd = args
     for target, fd, operation in (
         (src, src_dir_fd, "rename out of"),
@@ -195,6 +200,7 @@ def _rename(guard: Checker, args: tuple[Any, ...]) -> None:
 
 
 def _move(guard: Checker, args: tuple[Any, ...]) -> None:
+    __tracebackhide__ = True
     src, dst = args[0], args[1]
     for target, operation in ((src, "move out of"), (dst, "move into")):
         path = _resolve(target)
@@ -203,6 +209,7 @@ def _move(guard: Checker, args: tuple[Any, ...]) -> None:
 
 
 def _sqlite(guard: Checker, args: tuple[Any, ...]) -> None:
+    __tracebackhide__ = True
     database = as_path(args[0]) if args else None
     if not database or database == ":memory:":
         return
@@ -215,6 +222,7 @@ def _sqlite(guard: Checker, args: tuple[Any, ...]) -> None:
 
 
 def _mmap(guard: Checker, args: tuple[Any, ...]) -> None:
+    __tracebackhide__ = True
     import mmap
 
     fileno, _length, access = args[0], args[1], args[2]

@@ -137,6 +137,7 @@ def wrap(library: str, operation: str, original: Callable[..., Any], targets: Ta
 
     @functools.wraps(original)
     def guarded(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # the failure points at the user's call
         guard = audit.active_checker()
         if guard is not None:
             for target in targets(args, kwargs):
