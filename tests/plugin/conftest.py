@@ -16,7 +16,14 @@ def _lean_inner_sessions(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:benchmark")
 
 
-@pytest.fixture(params=[pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist")])
+@pytest.fixture(
+    params=[
+        pytest.param([], id="serial"),
+        # slow: the lowest-versions CI leg runs the serial variants (xdist itself is proven
+        # there by the guard corpus and the example suite, both under -n 2).
+        pytest.param(["-n", "2"], id="xdist", marks=pytest.mark.slow),
+    ]
+)
 def plugin_args(request: pytest.FixtureRequest) -> list[str]:
     """Run a behaviour both ways: serial and under pytest-xdist with two workers."""
     return list(request.param)

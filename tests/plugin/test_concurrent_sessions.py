@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # several real sessions racing for one dir (see pyproject)
+
 SLOW_TEST = """
     import os, time
     from pathlib import Path

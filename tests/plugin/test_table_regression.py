@@ -367,6 +367,7 @@ def test_the_baseline_options_show_once_in_help(pytester):
     assert sum(line.startswith("  --prune-baselines") for line in lines) == 1
 
 
+@pytest.mark.slow  # see pyproject: deselected by the lowest-versions CI leg
 def test_many_workers_write_many_baselines_atomically(pytester):
     pytester.makepyfile(
         test_many="""

@@ -156,6 +156,7 @@ def frames(draw: st.DrawFn) -> pl.DataFrame:
     return pl.DataFrame(columns)
 
 
+@pytest.mark.slow  # see pyproject: deselected by the lowest-versions CI leg
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=frames())
 def test_a_frame_always_matches_its_own_baseline(tmp_path_factory, frame):

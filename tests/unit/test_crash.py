@@ -12,6 +12,8 @@ import pytest
 
 from artifact_manager import ArtifactConfig, ArtifactManager
 
+pytestmark = pytest.mark.slow
+
 ROWS = 200_000
 WRITER = f"""
 import sys
