@@ -30,6 +30,15 @@ def plugin_args(request: pytest.FixtureRequest) -> list[str]:
 
 
 @pytest.fixture
+def production(pytester: pytest.Pytester) -> Path:
+    """The inner session's production artifacts dir, holding one artifact ``p.tsv``."""
+    path = pytester.path / "data" / EVAL / "meta_models"
+    path.mkdir(parents=True)
+    (path / "p.tsv").write_text("production\n")
+    return path
+
+
+@pytest.fixture
 def tests_root(pytester: pytest.Pytester) -> Path:
     """The inner session's ``data/ensembl/GRCh37/spliceai_eval/tests`` dir."""
     return pytester.path / "data" / EVAL / "tests"

@@ -9,15 +9,6 @@ import pytest
 PROD = "data/ensembl/GRCh37/spliceai_eval/meta_models"
 
 
-@pytest.fixture
-def production(pytester):
-    """A production tree with one artifact; returns its dir."""
-    path = pytester.path / PROD
-    path.mkdir(parents=True)
-    (path / "p.tsv").write_text("production\n")
-    return path
-
-
 def test_guard_off_lets_writes_through(pytester, production):
     pytester.makepyfile(
         f"""

@@ -24,14 +24,6 @@ def guarded(function):
 """
 
 
-@pytest.fixture
-def production(pytester):
-    path = pytester.path / PROD
-    path.mkdir(parents=True)
-    (path / "p.tsv").write_text("production\n")
-    return path
-
-
 def test_guard_off_installs_no_wrapper(pytester):
     pytester.makepyfile(
         INSTALLED
