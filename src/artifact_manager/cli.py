@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from enum import IntEnum
 from pathlib import Path
@@ -29,7 +30,7 @@ from artifact_manager.errors import ArtifactError, ArtifactManifestError
 from artifact_manager.layout import EVAL_SUFFIX, Layout, is_internal_name
 from artifact_manager.manager import ArtifactManager
 from artifact_manager.naming import nodeid_to_test_name
-from artifact_manager.reporting import write_html
+from artifact_manager.reporting import merge_reports, read_report, write_html, write_report
 from artifact_manager.storage.cleanup import old_dirs
 from artifact_manager.storage.retention import KeepMarker
 
@@ -105,10 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     locate.add_argument("nodeid", metavar="NODEID", help="e.g. tests/test_io.py::test_write[5]")
     report = commands.add_parser(
-        "report", help="Render the HTML report from a JSON report (pytest --artifacts-report)"
+        "report",
+        help="Render the HTML report from JSON reports (pytest --artifacts-report); "
+        "several (CI shards) are merged into one",
     )
-    report.add_argument("--html", required=True, metavar="OUT", type=Path, help="Page to write")
-    report.add_argument("json_report", metavar="JSON_REPORT", type=Path)
+    report.add_argument("--html", metavar="OUT", type=Path, help="Page to write")
+    report.add_argument(
+        "--json", dest="json_out", metavar="OUT", type=Path, help="Merged JSON report to write"
+    )
+    report.add_argument("json_reports", metavar="JSON_REPORT", type=Path, nargs="+")
     return parser
 
 
@@ -259,25 +265,32 @@ def _versions(args: argparse.Namespace, manager: ArtifactManager) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    try:
-        data = json.loads(args.json_report.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _UsageError(
-            f"no JSON report at {str(args.json_report)!r}; "
-            "make one with pytest --artifacts-report=PATH"
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise _UsageError(
-            f"cannot read JSON report {str(args.json_report)!r}: {error}; "
-            "pass the file pytest --artifacts-report=PATH wrote"
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
-        raise _UsageError(
-            f"{str(args.json_report)!r} is not an artifact report (no 'tests' list); "
-            "pass the file pytest --artifacts-report=PATH wrote"
+    """Render (``--html``) and/or write (``--json``) one report, or the merge of several."""
+    if args.html is None and args.json_out is None:
+        raise _UsageError("report: nothing to write; give --html OUT, --json OUT or both")
+    paths: list[Path] = args.json_reports
+    reports = [read_report(path) for path in paths]
+    report = reports[0] if len(reports) == 1 else merge_reports(paths, reports, now=time.time())
+    for warning in report.get("warnings") or []:
+        print(f"artifact-manager: warning: {warning}", file=sys.stderr)
+    lines = []
+    if len(reports) > 1:
+        shards = report["shards"]
+        again = sum(1 for t in report["tests"] if t.get("other_attempts"))
+        lines.append(
+            f"merged {len(shards)} shard(s) ({', '.join(s['label'] for s in shards)}): "
+            f"{len(report['tests'])} test(s), {again} of them ran in more than one shard"
         )
-    write_html(data, args.html)
-    _print(args, {"html": str(args.html)}, [f"wrote {args.html}"])
+    written = {}
+    for kind, out, write in (
+        ("json", args.json_out, write_report),
+        ("html", args.html, write_html),
+    ):
+        if out is not None:
+            write(report, out)
+            written[kind] = str(out)
+            lines.append(f"wrote {out}")
+    _print(args, written, lines)
     return ExitCode.OK
 
 

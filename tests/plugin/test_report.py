@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import socket
+from datetime import datetime, timedelta
+from importlib.metadata import version
+
+import pytest
 
 from artifact_manager import nodeid_to_test_name
 
@@ -20,8 +26,22 @@ def test_json_report_has_the_spec_keys(pytester, plugin_args):
     pytester.makepyfile(test_suite=SUITE)
     pytester.runpytest(*plugin_args, "--keep-artifacts=failed", "--artifacts-report=out/r.json")
     report = json.loads((pytester.path / "out" / "r.json").read_text())
-    assert set(report) == {"tests", "violations"}
-    assert report["violations"] == []
+    assert list(report) == ["schema", "schema_version", "run", "tests", "violations", "reaped"]
+    assert (report["schema"], report["schema_version"]) == ("pytest-artifact-manager/report", 2)
+    assert report["violations"] == report["reaped"] == []
+    run = report["run"]
+    assert len(run["id"]) == 32
+    assert run["host"] == socket.gethostname()
+    assert run["started"] < run["finished"]
+    assert datetime.fromisoformat(run["started"]).utcoffset() == timedelta(0)
+    assert (run["pytest"], run["plugin"]) == (pytest.__version__, version("pytest-artifact-manager"))
+    assert run["args"][: len(plugin_args) + 2] == [
+        *plugin_args,
+        "--keep-artifacts=failed",
+        "--artifacts-report=out/r.json",
+    ]  # then pytester's --basetemp
+    assert (run["split"], run["workers"]) == (None, 2 if plugin_args else 0)
+    assert run["outcomes"] == {"passed": 5, "failed": 1}
     tests = {t["nodeid"]: t for t in report["tests"]}
     assert sorted(tests) == sorted(f"test_suite.py::test_write[{n}]" for n in range(6))
     for nodeid, entry in tests.items():
@@ -36,6 +56,11 @@ def test_json_report_has_the_spec_keys(pytester, plugin_args):
         } <= set(entry)
         assert entry["test_name"] == nodeid_to_test_name(nodeid)
         assert entry["artifacts_dir"].endswith(entry["test_name"] + "/meta_models/predictions")
+        # Its dirs also relative to the report, for a report moved with the dirs (CI shards).
+        for key in ("test_root", "artifacts_dir"):
+            relative = pytester.path / "out" / entry["from_report"][key]
+            assert os.path.normpath(relative) == entry[key]
+        assert run["started"] < entry["finished"] < run["finished"]
     failed = tests["test_suite.py::test_write[5]"]
     assert (failed["outcome"], failed["kept"]) == ("failed", True)
     assert failed["files"] == [

@@ -279,11 +279,16 @@ def test_the_cli_renders_the_same_page_from_the_json(report, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (None, "no JSON report at"),
-        ("{not json", "cannot read JSON report"),
-        ('{"tests": 3}', "is not an artifact report"),
+        (None, "r.json' does not exist; make one with pytest --artifacts-report"),
+        ("{not json", "r.json' cannot be read (Expecting property name"),
+        ('{"tests": 3}', "r.json' is not an artifact report (no 'tests' list)"),
+        ('{"schema": "junit", "tests": []}', "has schema 'junit', not 'pytest-artifact-manager"),
+        (
+            '{"schema_version": 9, "tests": []}',
+            "has schema version 9; this pytest-artifact-manager reads versions 1 to 2; install",
+        ),
     ],
-    ids=["missing", "not-json", "not-a-report"],
+    ids=["missing", "not-json", "not-a-report", "other-schema", "newer-schema"],
 )
 def test_the_cli_says_what_is_wrong_with_the_json(tmp_path, capsys, content, message):
     if content is not None:
@@ -292,5 +297,5 @@ def test_the_cli_says_what_is_wrong_with_the_json(tmp_path, capsys, content, mes
     err = capsys.readouterr().err
     assert code == ExitCode.USAGE_ERROR
     assert message in err
-    assert "--artifacts-report" in err
+    assert "pytest-artifact-manager" in err or "--artifacts-report" in err  # the remedy
     assert not (tmp_path / "o.html").exists()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
+import platform
+import socket
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from artifact_manager.reporting.page import format_size
-from artifact_manager.storage.atomic import replace_text
+from artifact_manager.reporting.schema import plugin_version, utc_timestamp, write_report
+from artifact_manager.storage.retention import SessionInfo
 from artifact_manager.violations import Violation
 
 if TYPE_CHECKING:
     from artifact_manager.plugin.lifecycle import Finished
 
-__all__ = ["ATTACHMENTS_SECTION", "ArtifactRecord", "ArtifactReport", "attach"]
+__all__ = ["ATTACHMENTS_SECTION", "ArtifactRecord", "ArtifactReport", "attach", "run_identity"]
 
 #: The teardown report section that lists kept files as ``[[ATTACHMENT|path]]`` lines. Its
 #: name starts with "Captured stdout" so that pytest's junitxml writes it into the test's
@@ -40,6 +43,8 @@ class ArtifactRecord:
     violations: list[Violation] = field(default_factory=list)
     #: Seconds the test's setup, call and teardown took (its last attempt).
     duration: float = 0.0
+    #: When its last attempt ended (ISO 8601, UTC): a merge of CI shards keeps the latest.
+    finished: str = ""
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ArtifactRecord:
@@ -64,6 +69,8 @@ class ArtifactReport:
     #: Dirs removed at session start (or when a tests root was first used): left behind, or
     #: kept by sessions outside the retention window.
     reaped: list[str] = field(default_factory=list)
+    #: xdist workers whose records were merged in (0: a serial session).
+    workers: int = 0
 
     def note_duration(self, nodeid: str, when: str, seconds: float) -> None:
         start = 0.0 if when == "setup" else self.durations.get(nodeid, 0.0)
@@ -87,6 +94,7 @@ class ArtifactReport:
         if record is not None:
             record.violations = list(self.test_violations.get(nodeid, []))
             record.duration = round(duration, 6)
+            record.finished = utc_timestamp(time.time())
             self.records[nodeid] = record
         else:
             self.records.pop(nodeid, None)
@@ -119,17 +127,27 @@ class ArtifactReport:
         for nodeid, found in payload.get("test_violations", {}).items():
             self.test_violations.setdefault(nodeid, []).extend(Violation(**v) for v in found)
         self.reaped.extend(payload.get("reaped", []))
+        self.workers += 1
 
     # -- output --------------------------------------------------------------------------
 
-    def to_json(self) -> dict[str, Any]:
-        tests = [asdict(r) for r in self.records.values()]
-        return {"tests": tests, "violations": [v.as_dict() for v in self.violations]}
+    def to_json(self, run: dict[str, Any]) -> dict[str, Any]:
+        """The report's dict (see :mod:`artifact_manager.reporting.schema`); ``run`` is the
+        session's :func:`run_identity`."""
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes.values():
+            counts[outcome] = counts.get(outcome, 0) + 1
+        return {
+            "run": {**run, "workers": self.workers, "outcomes": counts},
+            "tests": [asdict(r) for r in self.records.values()],
+            "violations": [v.as_dict() for v in self.violations],
+            "reaped": sorted(self.reaped),
+        }
 
-    def write(self, path: Path) -> None:
+    def write(self, path: Path, run: dict[str, Any]) -> None:
         """Write the JSON report: atomically, or in place where no new file may be made
         beside it (strict mode made the file before enforcement)."""
-        replace_text(path, json.dumps(self.to_json(), indent=2) + "\n")
+        write_report(self.to_json(run), path)
 
     def summary_lines(self, verbose: bool) -> list[str]:
         kept = [r for r in self.records.values() if r.kept]
@@ -180,3 +198,45 @@ def attach(
     if junitxml and finished.kept_files:
         lines = "".join(f"[[ATTACHMENT|{os.path.abspath(p)}]]\n" for p in finished.kept_files)
         report.sections.append((ATTACHMENTS_SECTION, lines))
+
+
+#: Options of the plugins that split a suite over CI jobs, by the option's dest:
+#: pytest-split (``--splits N --group I``) and pytest-shard (``--num-shards N --shard-id I``).
+SPLIT_OPTIONS = ("splits", "group", "num_shards", "shard_id")
+#: CI variables that tell one job (and one run) from another: GitHub Actions, GitLab CI.
+CI_VARIABLES = (
+    "GITHUB_RUN_ID",
+    "GITHUB_RUN_ATTEMPT",
+    "GITHUB_JOB",
+    "GITHUB_SHA",
+    "CI_PIPELINE_ID",
+    "CI_JOB_ID",
+    "CI_JOB_NAME",
+    "CI_NODE_INDEX",
+    "CI_NODE_TOTAL",
+    "CI_COMMIT_SHA",
+)
+
+
+def run_identity(config: pytest.Config, session: SessionInfo) -> dict[str, Any]:
+    """Who ran the session, so that the reports of a suite split over CI jobs can be told
+    apart and merged: run id, host, times, versions, arguments, split options, CI job."""
+    split = {}
+    for name in SPLIT_OPTIONS:
+        value = config.getoption(name, None)
+        if isinstance(value, (int, str)) and not isinstance(value, bool):
+            split[name] = value
+    ci = {name: os.environ[name] for name in CI_VARIABLES if os.environ.get(name)}
+    return {
+        "id": session.id,
+        "host": socket.gethostname(),
+        "started": utc_timestamp(session.started),
+        "finished": utc_timestamp(time.time()),
+        "python": platform.python_version(),
+        "pytest": pytest.__version__,
+        "plugin": plugin_version(),
+        "rootdir": str(config.rootpath),
+        "args": [str(a) for a in config.invocation_params.args],
+        "split": split or None,
+        "ci": ci or None,
+    }

@@ -19,7 +19,7 @@ from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.outputs import landlock_blind_spots
-from artifact_manager.plugin.report import ArtifactRecord, ArtifactReport
+from artifact_manager.plugin.report import ArtifactRecord, ArtifactReport, run_identity
 from artifact_manager.reporting import write_html
 from artifact_manager.storage.cleanup import tree_files
 from artifact_manager.storage.retention import SessionInfo
@@ -121,10 +121,11 @@ class SessionState:
                 workeroutput[PAYLOAD_KEY] = self.report.payload()
         else:
             self.dirs.finish_shared(self.report.shared_roots, any_failed=self.report.any_failed)
+            run = run_identity(config, self.session)
             if self.settings.report_path is not None:
-                self.report.write(self.settings.report_path)
+                self.report.write(self.settings.report_path, run)
             if self.settings.html_path is not None:
-                write_html(self.report.to_json(), self.settings.html_path)
+                write_html(self.report.to_json(run), self.settings.html_path)
             # A worker keeps its session locks until its process exits: the controller takes
             # them over in pytest_testnodedown first, so this session's shared dirs never look
             # dead to another session's reaper before the controller has kept or removed them.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import os
+import shlex
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from artifact_manager.layout import is_internal_name
+from artifact_manager.reporting.merge import split_label
 from artifact_manager.reporting.previews import (
     ImagePreview,
     Preview,
@@ -114,11 +116,20 @@ def _sorted_tests(tests: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]
     return sorted(tests, key=key)
 
 
+def _time(value: object) -> str:
+    """An ISO 8601 UTC time from the report as ``2026-11-26 12:00:01 UTC``."""
+    text = str(value or "")
+    if len(text) < 19 or text[10] != "T":
+        return text or "?"
+    return f"{text[:10]} {text[11:19]} UTC"
+
+
 def _violation(raw: Mapping[str, Any]) -> str:
     v = Violation.from_dict(raw)
+    shard = f" in <b>{_e(raw['shard'])}</b>" if raw.get("shard") else ""
     return (
         f'<li class="violation"><b>{v.verb}</b>: {_e(v.operation)} '
-        f"<code>{_e(v.path)}</code> ({_e(v.where)})</li>"
+        f"<code>{_e(v.path)}</code> ({_e(v.where)}){shard}</li>"
     )
 
 
@@ -181,27 +192,57 @@ def _summary(test: Mapping[str, Any], violations: int) -> str:
         parts.append(f'<span class="badge violated">{violations} guard violation(s)</span>')
     if test.get("kept"):
         parts.append('<span class="kept">kept</span>')
+    if test.get("shard"):
+        parts.append(f'<span class="shard">{_e(test["shard"])}</span>')
+    again = len(test.get("other_attempts") or [])
+    if again:
+        parts.append(f'<span class="again">ran {again + 1} times</span>')
     return " ".join(parts) + "</summary>"
+
+
+def _where(test: Mapping[str, Any], page_dir: Path) -> str:
+    """A test's dir: linked if it was kept and is there, else named with what became of it."""
+    kept = bool(test.get("kept"))
+    root = Path(test.get("test_root") or test.get("artifacts_dir") or ".")
+    if kept and root.is_dir():
+        return f'<a href="{_e(_href(Path(os.path.abspath(root)), page_dir))}">{_e(root)}</a>'
+    return f"<code>{_e(root)}</code> ({'kept' if kept else 'removed'})"
+
+
+def _other_attempts(attempts: Sequence[Mapping[str, Any]], page_dir: Path) -> str:
+    """The attempts a later one in another shard replaced (a rerun shard), latest first."""
+    items = []
+    for attempt in attempts:
+        outcome = _e(attempt.get("outcome") or "unknown")
+        found = len(attempt.get("violations") or [])
+        items.append(
+            f'<li><span class="badge {outcome}">{outcome}</span> in '
+            f"<b>{_e(attempt.get('shard') or '?')}</b>, finished "
+            f"{_e(_time(attempt.get('finished')))}, dir: {_where(attempt, page_dir)}"
+            + (f' <span class="violated">{found} guard violation(s)</span>' if found else "")
+            + "</li>"
+        )
+    return (
+        '<div class="attempts"><p>Also ran in another shard (the latest attempt is shown '
+        f"above):</p><ul>{''.join(items)}</ul></div>"
+    )
 
 
 def _test(test: Mapping[str, Any], page_dir: Path, rows: int) -> str:
     outcome = str(test.get("outcome") or "unknown")
     violations = list(test.get("violations") or [])
     files = _files(test, page_dir, rows)
-    kept = bool(test.get("kept"))
-    root = Path(test.get("test_root") or test.get("artifacts_dir") or ".")
-    if kept and root.is_dir():
-        where = f'<a href="{_e(_href(Path(os.path.abspath(root)), page_dir))}">{_e(root)}</a>'
-    else:
-        where = f"<code>{_e(root)}</code> ({'kept' if kept else 'removed'})"
     opened = " open" if outcome in _RANK or violations else ""
     parts = [
         f'<details class="test {_e(outcome)}{" violated" if violations else ""}" '
         f'data-outcome="{_e(outcome)}" data-nodeid="{_e(test.get("nodeid") or "")}" '
+        f'data-shard="{_e(test.get("shard") or "")}" '
         f'data-violations="{len(violations)}"{opened}>',
         _summary(test, len(violations)),
-        f'<div class="body"><p class="dir">dir: {where}</p>',
+        f'<div class="body"><p class="dir">dir: {_where(test, page_dir)}</p>',
     ]
+    if test.get("other_attempts"):
+        parts.append(_other_attempts(test["other_attempts"], page_dir))
     if violations:
         parts.append('<ul class="violations">' + "".join(map(_violation, violations)) + "</ul>")
     if files:
@@ -215,7 +256,9 @@ def _test(test: Mapping[str, Any], page_dir: Path, rows: int) -> str:
     return "\n".join(parts)
 
 
-def _header(tests: Sequence[Mapping[str, Any]], violations: int) -> str:
+def _header(
+    tests: Sequence[Mapping[str, Any]], violations: int, shards: Sequence[Mapping[str, Any]]
+) -> str:
     counts: dict[str, int] = {}
     for test in tests:
         outcome = str(test.get("outcome"))
@@ -227,16 +270,92 @@ def _header(tests: Sequence[Mapping[str, Any]], violations: int) -> str:
     if violations:
         options += '<option value="violations">with guard violations</option>'
     flagged = ' class="violated"' if violations else ""
+    where = f" from {len(shards)} shard(s)" if shards else ""
+    by_shard = ""
+    if shards:
+        labels = "".join(
+            f'<option value="{_e(s["label"])}">{_e(s["label"])}</option>' for s in shards
+        )
+        by_shard = (
+            '<select id="shard" aria-label="shard">'
+            f'<option value="">all shards</option>{labels}</select> '
+        )
     return (
         '<header><h1>Test artifacts</h1><p class="totals">'
-        f"{len(tests)} test(s): {_e(totals)} · {kept} kept dir(s) · "
+        f"{len(tests)} test(s){where}: {_e(totals)} · {kept} kept dir(s) · "
         f"<span{flagged}>{violations} guard violation(s)</span></p>"
         '<div class="filters"><input id="filter" type="search" placeholder="filter by node id" '
         'aria-label="filter by node id"> <select id="outcome" aria-label="outcome">'
-        f'<option value="">all outcomes</option>{options}</select> '
+        f'<option value="">all outcomes</option>{options}</select> {by_shard}'
         '<button id="expand" type="button">expand all</button> '
         '<span id="shown"></span></div></header>'
     )
+
+
+def _counts(outcomes: Mapping[str, Any]) -> str:
+    ordered = sorted(outcomes, key=lambda o: (_RANK.get(o, 2), o))
+    return ", ".join(f"{outcomes[o]} {o}" for o in ordered) or "none"
+
+
+def _shard_row(shard: Mapping[str, Any], page_dir: Path) -> str:
+    run = shard.get("run") or {}
+    selection = split_label(run)
+    if selection is None:
+        args = shlex.join(str(a) for a in run.get("args") or [])
+        shown = args if len(args) <= 60 else args[:59] + "\N{HORIZONTAL ELLIPSIS}"
+        selection = f'<code title="{_e(args)}">{_e(shown)}</code>' if args else "(whole suite)"
+    else:
+        selection = _e(selection)
+    report = Path(str(shard.get("report") or ""))
+    if report.is_file():
+        link = f'<a href="{_e(_href(Path(os.path.abspath(report)), page_dir))}">{_e(report)}</a>'
+    else:
+        link = f"<code>{_e(report)}</code>"
+    reaped = len(shard.get("reaped") or [])
+    violations = len(shard.get("violations") or [])
+    cells = (
+        f"<b>{_e(shard.get('label'))}</b>",
+        _e(run.get("host") or "?"),
+        _e(_time(run.get("started"))),
+        selection,
+        _e(f"{run.get('python') or '?'} / {run.get('pytest') or '?'} / {run.get('plugin') or '?'}"),
+        _e(_counts(shard.get("outcomes") or {})),
+        f"{int(shard.get('kept') or 0)} ({_e(format_size(int(shard.get('kept_size') or 0)))})",
+        str(reaped),
+        f'<span class="violated">{violations}</span>' if violations else "0",
+        link,
+    )
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
+def _shards(report: Mapping[str, Any], page_dir: Path) -> str:
+    """The merged runs, with what each kept and reaped; and the merge's warnings."""
+    head = (
+        "shard",
+        "host",
+        "started",
+        "selection",
+        "Python / pytest / plugin",
+        "tests",
+        "kept dirs",
+        "reaped",
+        "session violations",
+        "report",
+    )
+    parts = [
+        '<section class="shards"><h2>Shards</h2><table><tr>',
+        *(f"<th>{h}</th>" for h in head),
+        "</tr>",
+        *(_shard_row(s, page_dir) for s in report.get("shards") or []),
+        "</table>",
+    ]
+    warnings = report.get("warnings") or []
+    if warnings:
+        parts.append('<ul class="warnings">')
+        parts.extend(f"<li>{_e(w)}</li>" for w in warnings)
+        parts.append("</ul>")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def render_html(report: Mapping[str, Any], page: Path, *, rows: int = PREVIEW_ROWS) -> str:
@@ -255,8 +374,10 @@ def render_html(report: Mapping[str, Any], page: Path, *, rows: int = PREVIEW_RO
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>Test artifacts: {len(tests)} test(s), {failed} failed</title>",
         f"<style>{_CSS}</style></head><body>",
-        _header(tests, violations),
+        _header(tests, violations, list(report.get("shards") or [])),
     ]
+    if report.get("shards"):
+        parts.append(_shards(report, page_dir))
     if session_violations:
         parts.append(
             '<section class="session violated"><h2>Session-level guard violations</h2>'
@@ -319,6 +440,13 @@ td.null{color:#8c959f;font-style:italic}
 .preview h4{margin:2px 0;font-family:ui-monospace,monospace}
 .preview img{max-width:100%;max-height:480px}
 .failure{color:#9a6700}
+.shard,.again{font-size:12px;border-radius:10px;padding:0 6px;background:#ddf4ff;color:#0550ae}
+.again{background:#fff8c5;color:#7d4e00}
+.attempts{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:2px 10px;
+margin:6px 0}
+.attempts ul{margin:4px 0;padding-left:20px}
+section.shards table{background:#fff}
+ul.warnings{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:6px 6px 6px 28px}
 .scroll{overflow-x:auto}
 table.rows td{font-family:ui-monospace,monospace;font-size:12px;white-space:pre}
 """
@@ -326,14 +454,16 @@ table.rows td{font-family:ui-monospace,monospace;font-size:12px;white-space:pre}
 _JS = """
 (function(){
 var q=document.getElementById("filter"),o=document.getElementById("outcome"),
+s=document.getElementById("shard"),
 n=document.getElementById("shown"),tests=document.querySelectorAll("details.test");
-function apply(){var t=q.value.toLowerCase(),w=o.value,c=0;
+function apply(){var t=q.value.toLowerCase(),w=o.value,h=s?s.value:"",c=0;
 for(var i=0;i<tests.length;i++){var e=tests[i],d=e.dataset;
 var ok=(!t||d.nodeid.toLowerCase().indexOf(t)>=0)&&
-(!w||(w==="violations"?d.violations!=="0":d.outcome===w));
+(!w||(w==="violations"?d.violations!=="0":d.outcome===w))&&(!h||d.shard===h);
 e.hidden=!ok;if(ok)c++;}
 n.textContent=c+" of "+tests.length+" shown";}
-q.addEventListener("input",apply);o.addEventListener("change",apply);apply();
+q.addEventListener("input",apply);o.addEventListener("change",apply);
+if(s)s.addEventListener("change",apply);apply();
 var b=document.getElementById("expand");
 function expand(open){for(var i=0;i<tests.length;i++)tests[i].open=open;
 b.textContent=open?"collapse all":"expand all";}

@@ -1,0 +1,156 @@
+"""The JSON report on disk: its schema version, and paths relative to the report.
+
+A report (``pytest --artifacts-report=PATH``, or a merge of several) is one JSON object:
+
+- ``schema`` (:data:`SCHEMA`) and ``schema_version`` (:data:`SCHEMA_VERSION`);
+- ``run``: who made it (run id, host, start and end times, Python, pytest and plugin
+  versions, the invocation's arguments, the split options, CI variables);
+- ``tests``: one entry per test that made an artifact dir (or every test, with files listed);
+- ``violations``: session-level guard violations; ``reaped``: dirs removed at session start;
+- ``shards`` (merged reports only): one entry per merged run.
+
+Each test records its dirs twice: absolute (``test_root``, ``artifacts_dir``, where they were on
+the machine that ran it) and relative to the report's own dir (``from_report``). Reading a
+report back (:func:`read_report`) puts the dirs where the relative form says, so a report
+downloaded beside its uploaded dirs points at the downloaded copies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from artifact_manager.errors import ArtifactUsageError
+from artifact_manager.storage.atomic import replace_text
+
+__all__ = [
+    "DIR_KEYS",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "plugin_version",
+    "read_report",
+    "report_json",
+    "schema_version",
+    "utc_timestamp",
+    "write_report",
+]
+
+SCHEMA = "pytest-artifact-manager/report"
+#: 1: the first release (no ``schema`` key, no run identity, absolute dirs only).
+#: 2: ``schema``, ``run``, ``from_report`` dirs, per-test ``finished``, merged ``shards``.
+SCHEMA_VERSION = 2
+#: The dirs of a test entry that ``from_report`` records relative to the report.
+DIR_KEYS = ("test_root", "artifacts_dir")
+
+
+def utc_timestamp(seconds: float) -> str:
+    """``seconds`` since the epoch as ISO 8601 in UTC, to the microsecond (sorts as text)."""
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="microseconds")
+
+
+def plugin_version() -> str:
+    """This package's installed version (``unknown`` when run from an uninstalled tree)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pytest-artifact-manager")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+_MAKE_ONE = "pass a file pytest --artifacts-report=PATH (or artifact-manager report --json) wrote"
+
+
+def _relative(path: str, start: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, start)).as_posix()
+    except ValueError:  # another drive (Windows): only the absolute form exists
+        return path
+
+
+def _with_relative_dirs(test: Mapping[str, Any], start: Path) -> dict[str, Any]:
+    entry = dict(test)
+    entry["from_report"] = {k: _relative(str(test[k]), start) for k in DIR_KEYS if test.get(k)}
+    attempts = test.get("other_attempts")
+    if attempts:
+        entry["other_attempts"] = [_with_relative_dirs(a, start) for a in attempts]
+    return entry
+
+
+def report_json(report: Mapping[str, Any], path: Path) -> str:
+    """``report`` as the JSON text to write at ``path``: schema keys first, and every test's
+    dirs also relative to ``path``'s dir."""
+    start = Path(os.path.abspath(path)).parent
+    document: dict[str, Any] = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION}
+    for key, value in report.items():
+        if key == "tests":
+            value = [_with_relative_dirs(t, start) for t in value]
+        document.setdefault(key, value)
+    return json.dumps(document, indent=2) + "\n"
+
+
+def write_report(report: Mapping[str, Any], path: Path) -> None:
+    """Write ``report`` to ``path`` (atomically; in place where strict mode allows no temp
+    file beside it)."""
+    replace_text(path, report_json(report, path))
+
+
+def schema_version(report: Mapping[str, Any]) -> int:
+    """The report's schema version; 1 for a first-release report, which has none."""
+    version = report.get("schema_version", 1)
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0
+
+
+def _relocated(test: Mapping[str, Any], start: Path) -> dict[str, Any]:
+    entry = dict(test)
+    relative = test.get("from_report")
+    if isinstance(relative, Mapping):
+        for key in DIR_KEYS:
+            if isinstance(relative.get(key), str):
+                entry[key] = os.path.normpath(start / relative[key])
+    attempts = test.get("other_attempts")
+    if isinstance(attempts, list):
+        entry["other_attempts"] = [_relocated(a, start) for a in attempts if isinstance(a, dict)]
+    return entry
+
+
+def read_report(path: Path) -> dict[str, Any]:
+    """The report at ``path``, its tests' dirs placed relative to where the report is now.
+
+    Raises :class:`ArtifactUsageError` naming the file and the remedy when it is missing,
+    unreadable, not a report, or of a schema version this package cannot read.
+    """
+    where = str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactUsageError(
+            "report", where, "does not exist", "make one with pytest --artifacts-report=PATH"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ArtifactUsageError("report", where, f"cannot be read ({error})", _MAKE_ONE) from None
+    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+        raise ArtifactUsageError(
+            "report", where, "is not an artifact report (no 'tests' list)", _MAKE_ONE
+        )
+    if data.get("schema", SCHEMA) != SCHEMA:
+        raise ArtifactUsageError(
+            "report", where, f"has schema {data.get('schema')!r}, not {SCHEMA!r}", _MAKE_ONE
+        )
+    version = schema_version(data)
+    if not 1 <= version <= SCHEMA_VERSION:
+        raise ArtifactUsageError(
+            "report",
+            where,
+            f"has schema version {data.get('schema_version')!r}; this pytest-artifact-manager "
+            f"reads versions 1 to {SCHEMA_VERSION}",
+            "install the pytest-artifact-manager version that wrote it (or a newer one) "
+            "where you render or merge",
+        )
+    start = Path(os.path.abspath(path)).parent
+    data["tests"] = [_relocated(t, start) for t in data["tests"] if isinstance(t, dict)]
+    return data
