@@ -1,8 +1,11 @@
-"""Shared by the unit and plugin tests: ``html_report`` reads an HTML report back."""
+"""Shared by the unit and plugin tests: ``html_report`` reads an HTML report back,
+``browser`` renders it in headless chromium."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -67,3 +70,55 @@ class HtmlReport:
 def html_report() -> HtmlReport:
     """Helpers that read an HTML report (links, text) back."""
     return HtmlReport()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+BROWSER_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+class Browser:
+    """Headless chromium with a private profile; no network, no first-run dialogs."""
+
+    def __init__(self, executable: str, profile: Path) -> None:
+        self.executable = executable
+        self.profile = profile
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.executable, *BROWSER_FLAGS, f"--user-data-dir={self.profile}", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+
+    def dom(self, page: Path) -> str:
+        """The page's DOM after its scripts ran, as the browser serialises it."""
+        return self.run("--dump-dom", page.as_uri()).stdout
+
+    def screenshot(self, page: Path, out: Path | None = None, fragment: str = "") -> Path:
+        """A PNG of the page at 1280x900 (``fragment``: e.g. ``#expanded``)."""
+        shot = out or self.profile.parent / "shot.png"
+        self.run(f"--screenshot={shot}", "--window-size=1280,900", page.as_uri() + fragment)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        return shot
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Browser:
+    """Render pages in a real headless browser; skips, saying so, without chromium."""
+    if CHROMIUM is None:
+        pytest.skip(
+            "no chromium on PATH: install Debian's package (apt-get install -y chromium) "
+            "to render the HTML report in a real browser"
+        )
+    return Browser(CHROMIUM, tmp_path / "chromium-profile")

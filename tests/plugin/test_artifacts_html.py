@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 
 import pytest
 
@@ -116,42 +114,11 @@ def test_strict_mode_still_writes_the_page(pytester, plugin_args, tmp_path, html
 
 # -- in a real browser --------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-BROWSER_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
-
-def chromium(tmp, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run headless chromium with a private profile; no network, no first-run dialogs."""
-    assert CHROMIUM is not None
-    return subprocess.run(
-        [CHROMIUM, *BROWSER_FLAGS, f"--user-data-dir={tmp / 'profile'}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-
-
-@pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no chromium on PATH: install Debian's package (apt-get install -y chromium) "
-    "to render the HTML report in a real browser",
-)
-def test_a_browser_renders_the_preview_and_runs_the_filter(pytester, tmp_path):
+def test_a_browser_renders_the_preview_and_runs_the_filter(pytester, browser):
     pytester.makepyfile(test_suite=SUITE)
     page_path = _run(pytester, "-p", "no:xdist")
-    dom = chromium(tmp_path, "--dump-dom", page_path.as_uri()).stdout
+    dom = browser.dom(page_path)
     assert "GENE1-9" in dom  # the preview, as the browser parsed it
     assert "3 of 3 shown" in dom  # the filter box's script ran
-    shot = tmp_path / "shot.png"
-    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,900", page_path.as_uri())
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    browser.screenshot(page_path)

@@ -22,20 +22,7 @@ from artifact_manager.reporting.schema import (
     utc_timestamp,
 )
 
-__all__ = ["merge_reports", "split_label"]
-
-
-def split_label(run: Mapping[str, Any]) -> str | None:
-    """``group 2/4`` for a run's split options or CI node index, if it has any."""
-    split = run.get("split") or {}
-    if "group" in split and "splits" in split:
-        return f"group {split['group']}/{split['splits']}"
-    if "shard_id" in split and "num_shards" in split:
-        return f"shard {split['shard_id']}/{split['num_shards']}"
-    ci = run.get("ci") or {}
-    if "CI_NODE_INDEX" in ci and "CI_NODE_TOTAL" in ci:
-        return f"node {ci['CI_NODE_INDEX']}/{ci['CI_NODE_TOTAL']}"
-    return None
+__all__ = ["merge_reports"]
 
 
 @dataclass
@@ -87,12 +74,10 @@ def _shards(paths: Sequence[Path], reports: Sequence[Mapping[str, Any]]) -> list
                     if owner is not None:
                         owner.tests.append(attempt)
             continue
-        run = dict(report.get("run") or {})
-        label = split_label(run) or default
         shard = _Shard(
-            _unique(label, taken),
+            _unique(default, taken),
             str(path),
-            run,
+            dict(report.get("run") or {}),
             [dict(v) for v in report.get("violations") or []],
             list(report.get("reaped") or []),
         )

@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import quote
 
 from artifact_manager.layout import is_internal_name
-from artifact_manager.reporting.merge import split_label
 from artifact_manager.reporting.previews import (
     ImagePreview,
     Preview,
@@ -209,16 +208,24 @@ def _where(test: Mapping[str, Any], page_dir: Path) -> str:
     return f"<code>{_e(root)}</code> ({'kept' if kept else 'removed'})"
 
 
-def _other_attempts(attempts: Sequence[Mapping[str, Any]], page_dir: Path) -> str:
-    """The attempts a later one in another shard replaced (a rerun shard), latest first."""
+def _other_attempts(test: Mapping[str, Any], page_dir: Path) -> str:
+    """The attempts a later one in another shard replaced (a rerun shard), latest first. An
+    attempt whose dir is the latest one's (shards run on one machine) is not linked: the dir
+    holds the latest attempt's files now."""
     items = []
-    for attempt in attempts:
+    latest = test.get("test_root")
+    for attempt in test.get("other_attempts") or []:
+        where = (
+            f"<code>{_e(latest)}</code> (the same dir, now the latest attempt's)"
+            if latest and attempt.get("test_root") == latest
+            else _where(attempt, page_dir)
+        )
         outcome = _e(attempt.get("outcome") or "unknown")
         found = len(attempt.get("violations") or [])
         items.append(
             f'<li><span class="badge {outcome}">{outcome}</span> in '
             f"<b>{_e(attempt.get('shard') or '?')}</b>, finished "
-            f"{_e(_time(attempt.get('finished')))}, dir: {_where(attempt, page_dir)}"
+            f"{_e(_time(attempt.get('finished')))}, dir: {where}"
             + (f' <span class="violated">{found} guard violation(s)</span>' if found else "")
             + "</li>"
         )
@@ -242,7 +249,7 @@ def _test(test: Mapping[str, Any], page_dir: Path, rows: int) -> str:
         f'<div class="body"><p class="dir">dir: {_where(test, page_dir)}</p>',
     ]
     if test.get("other_attempts"):
-        parts.append(_other_attempts(test["other_attempts"], page_dir))
+        parts.append(_other_attempts(test, page_dir))
     if violations:
         parts.append('<ul class="violations">' + "".join(map(_violation, violations)) + "</ul>")
     if files:
@@ -297,9 +304,22 @@ def _counts(outcomes: Mapping[str, Any]) -> str:
     return ", ".join(f"{outcomes[o]} {o}" for o in ordered) or "none"
 
 
+def _split(run: Mapping[str, Any]) -> str | None:
+    """``group 2/4`` for a run's split options or CI node index, if it has any."""
+    split = run.get("split") or {}
+    if "group" in split and "splits" in split:
+        return f"group {split['group']}/{split['splits']}"
+    if "shard_id" in split and "num_shards" in split:
+        return f"shard {split['shard_id']}/{split['num_shards']}"
+    ci = run.get("ci") or {}
+    if "CI_NODE_INDEX" in ci and "CI_NODE_TOTAL" in ci:
+        return f"node {ci['CI_NODE_INDEX']}/{ci['CI_NODE_TOTAL']}"
+    return None
+
+
 def _shard_row(shard: Mapping[str, Any], page_dir: Path) -> str:
     run = shard.get("run") or {}
-    selection = split_label(run)
+    selection = _split(run)
     if selection is None:
         args = shlex.join(str(a) for a in run.get("args") or [])
         shown = args if len(args) <= 60 else args[:59] + "\N{HORIZONTAL ELLIPSIS}"
