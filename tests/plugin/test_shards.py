@@ -188,8 +188,9 @@ def test_three_shards_merge_into_one_page_whose_links_resolve(downloads, html_re
     moved = downloads.parent / "elsewhere" / "run-1"
     shutil.move(downloads, moved)
     html_report.assert_links_resolve(moved / "merged" / "index.html")
-    # The merged JSON report is a report too: rendered there, it links the same files.
-    again = _merge(moved, "--html", "again.html", "merged/all.json")
+    # The merged JSON report is a report too: rendered there (from another working dir), it
+    # links the same files and shard reports.
+    again = _merge(moved / "merged", "--html", "../again.html", "all.json")
     assert again.returncode == 0, again.stderr
     relinked = html_report.assert_links_resolve(moved / "again.html")
     assert sorted(relinked) == sorted(html_report.assert_links_resolve(moved / "merged/index.html"))

@@ -8,6 +8,7 @@ finished last wins; the others are listed under it as ``other_attempts``.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ def _shards(paths: Sequence[Path], reports: Sequence[Mapping[str, Any]]) -> list
             for raw in nested:
                 shard = _Shard(
                     _unique(str(raw.get("label") or default), taken),
-                    str(raw.get("report") or path),
+                    str(raw.get("report") or os.path.abspath(path)),
                     dict(raw.get("run") or {}),
                     list(raw.get("violations") or []),
                     list(raw.get("reaped") or []),
@@ -76,7 +77,7 @@ def _shards(paths: Sequence[Path], reports: Sequence[Mapping[str, Any]]) -> list
             continue
         shard = _Shard(
             _unique(default, taken),
-            str(path),
+            os.path.abspath(path),
             dict(report.get("run") or {}),
             [dict(v) for v in report.get("violations") or []],
             list(report.get("reaped") or []),

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from artifact_manager.layout import is_internal_name
 from artifact_manager.reporting.previews import (
@@ -328,7 +328,8 @@ def _shard_row(shard: Mapping[str, Any], page_dir: Path) -> str:
         selection = _e(selection)
     report = Path(str(shard.get("report") or ""))
     if report.is_file():
-        link = f'<a href="{_e(_href(Path(os.path.abspath(report)), page_dir))}">{_e(report)}</a>'
+        href = _href(Path(os.path.abspath(report)), page_dir)
+        link = f'<a href="{_e(href)}">{_e(unquote(href))}</a>'
     else:
         link = f"<code>{_e(report)}</code>"
     reaped = len(shard.get("reaped") or [])

@@ -7,7 +7,8 @@ A report (``pytest --artifacts-report=PATH``, or a merge of several) is one JSON
   versions, the invocation's arguments, the split options, CI variables);
 - ``tests``: one entry per test that made an artifact dir (or every test, with files listed);
 - ``violations``: session-level guard violations; ``reaped``: dirs removed at session start;
-- ``shards`` (merged reports only): one entry per merged run.
+- ``shards`` (merged reports only): one entry per merged run, its ``report`` relative to
+  this one on disk.
 
 Each test records its dirs twice: absolute (``test_root``, ``artifacts_dir``, where they were on
 the machine that ran it) and relative to the report's own dir (``from_report``). Reading a
@@ -89,6 +90,8 @@ def report_json(report: Mapping[str, Any], path: Path) -> str:
     for key, value in report.items():
         if key == "tests":
             value = [_with_relative_dirs(t, start) for t in value]
+        elif key == "shards":  # a merge: each shard's report, relative to this one
+            value = [{**shard, "report": _relative(shard["report"], start)} for shard in value]
         document.setdefault(key, value)
     return json.dumps(document, indent=2) + "\n"
 
@@ -153,4 +156,7 @@ def read_report(path: Path) -> dict[str, Any]:
         )
     start = Path(os.path.abspath(path)).parent
     data["tests"] = [_relocated(t, start) for t in data["tests"] if isinstance(t, dict)]
+    for shard in data.get("shards") or []:
+        if isinstance(shard, dict) and isinstance(shard.get("report"), str):
+            shard["report"] = os.path.normpath(start / shard["report"])
     return data
