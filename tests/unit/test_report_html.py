@@ -276,26 +276,31 @@ def test_the_cli_renders_the_same_page_from_the_json(report, tmp_path, capsys):
     assert (tmp_path / "cli.html").read_text() == expected
 
 
+MAKE_ONE = "make one with pytest --artifacts-report=PATH"
+PASS_ONE = "pass a file pytest --artifacts-report=PATH (or artifact-manager report --json) wrote"
+
+
 @pytest.mark.parametrize(
-    ("content", "message"),
+    ("content", "message", "remedy"),
     [
-        (None, "r.json' does not exist; make one with pytest --artifacts-report"),
-        ("{not json", "r.json' cannot be read (Expecting property name"),
-        ('{"tests": 3}', "r.json' is not an artifact report (no 'tests' list)"),
-        ('{"schema": "junit", "tests": []}', "has schema 'junit', not 'pytest-artifact-manager"),
+        (None, "r.json' does not exist", MAKE_ONE),
+        ("{not json", "r.json' cannot be read (Expecting property name", PASS_ONE),
+        ('{"tests": 3}', "r.json' is not an artifact report (no 'tests' list)", PASS_ONE),
+        ('{"schema": "junit", "tests": []}', "has schema 'junit', not 'pytest-artifact", PASS_ONE),
         (
             '{"schema_version": 9, "tests": []}',
-            "has schema version 9; this pytest-artifact-manager reads versions 1 to 2; install",
+            "has schema version 9; this pytest-artifact-manager reads versions 1 to 2",
+            "install the pytest-artifact-manager version that wrote it (or a newer one)",
         ),
     ],
     ids=["missing", "not-json", "not-a-report", "other-schema", "newer-schema"],
 )
-def test_the_cli_says_what_is_wrong_with_the_json(tmp_path, capsys, content, message):
+def test_the_cli_says_what_is_wrong_with_the_json(tmp_path, capsys, content, message, remedy):
     if content is not None:
         (tmp_path / "r.json").write_text(content)
     code = main(["report", "--html", str(tmp_path / "o.html"), str(tmp_path / "r.json")])
     err = capsys.readouterr().err
     assert code == ExitCode.USAGE_ERROR
     assert message in err
-    assert "pytest-artifact-manager" in err or "--artifacts-report" in err  # the remedy
+    assert f"; {remedy}" in err
     assert not (tmp_path / "o.html").exists()

@@ -121,7 +121,7 @@ class SessionState:
                 workeroutput[PAYLOAD_KEY] = self.report.payload()
         else:
             self.dirs.finish_shared(self.report.shared_roots, any_failed=self.report.any_failed)
-            run = run_identity(config, self.session)
+            run = run_identity(config, self.session) if self.settings.reports_files else {}
             if self.settings.report_path is not None:
                 self.report.write(self.settings.report_path, run)
             if self.settings.html_path is not None:

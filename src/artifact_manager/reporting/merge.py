@@ -115,14 +115,66 @@ def _check(paths: Sequence[Path], reports: Sequence[Mapping[str, Any]]) -> None:
             seen[run_id] = path
 
 
-def _versions_warning(shards: Sequence[_Shard], what: str) -> list[str]:
-    by_version: dict[str, list[str]] = {}
-    for shard in shards:
-        by_version.setdefault(str(shard.run.get(what) or "unknown"), []).append(shard.label)
-    if len(by_version) < 2:
-        return []
-    listed = "; ".join(f"{v}: {', '.join(labels)}" for v, labels in sorted(by_version.items()))
-    return [f"the shards ran different {what} versions ({listed})"]
+def _ci(run: Mapping[str, Any], *names: str) -> str | None:
+    ci = run.get("ci")
+    if not isinstance(ci, dict):
+        return None
+    return next((str(ci[n]) for n in names if n in ci), None)
+
+
+#: What each shard's run should share with the others, and how to read it from the run.
+_SAME = (
+    ("plugin versions", lambda run: run.get("plugin")),
+    ("pytest versions", lambda run: run.get("pytest")),
+    ("commits", lambda run: _ci(run, "GITHUB_SHA", "CI_COMMIT_SHA")),
+    ("CI runs", lambda run: _ci(run, "GITHUB_RUN_ID", "CI_PIPELINE_ID")),
+)
+#: How a run says which part of a split it ran: (total, index) and the first index.
+_SPLITS = (
+    ("pytest-split group", lambda run: _split(run, "splits", "group"), 1),
+    ("pytest-shard shard", lambda run: _split(run, "num_shards", "shard_id"), 0),
+    ("CI node", lambda run: (_ci(run, "CI_NODE_TOTAL"), _ci(run, "CI_NODE_INDEX")), 1),
+)
+
+
+def _split(run: Mapping[str, Any], total: str, index: str) -> tuple[object, object]:
+    split = run.get("split")
+    if not isinstance(split, dict):
+        return None, None
+    return split.get(total), split.get(index)
+
+
+def _warnings(shards: Sequence[_Shard]) -> list[str]:
+    """What looks wrong with the set of shards: runs of different versions, commits or CI
+    runs (a report downloaded from the wrong run), and parts of a split that are missing (a
+    job that died before it uploaded its report)."""
+    warnings = []
+    for what, read in _SAME:
+        values: dict[str, list[str]] = {}
+        for shard in shards:
+            value = read(shard.run)
+            if value is not None:
+                values.setdefault(str(value), []).append(shard.label)
+        if len(values) > 1:
+            listed = "; ".join(f"{v}: {', '.join(labels)}" for v, labels in sorted(values.items()))
+            warnings.append(f"the shards ran different {what} ({listed})")
+    for what, read, first in _SPLITS:
+        parts = [read(shard.run) for shard in shards]
+        totals = {str(total) for total, index in parts if total is not None and index is not None}
+        if len(totals) > 1:
+            warnings.append(
+                f"the shards were split into different numbers of parts ({what}s "
+                f"of {', '.join(sorted(totals))})"
+            )
+        elif totals and (total := totals.pop()).isdigit():
+            ran = {str(index) for _, index in parts}
+            missing = [str(i) for i in range(first, first + int(total)) if str(i) not in ran]
+            if missing:
+                warnings.append(
+                    f"{what} {', '.join(missing)} of {total} is missing: its report was not "
+                    "given (did its job fail before it uploaded the report?)"
+                )
+    return warnings
 
 
 def _shard_entry(shard: _Shard) -> dict[str, Any]:
@@ -175,7 +227,7 @@ def merge_reports(
             winner["other_attempts"] = [entry for _, entry in ordered[1:]]
         tests.append(winner)
     violations = [{**v, "shard": s.label} for s in shards for v in s.violations]
-    warnings = _versions_warning(shards, "plugin") + _versions_warning(shards, "pytest")
+    warnings = _warnings(shards)
     return {
         "run": {
             "id": uuid.uuid4().hex,

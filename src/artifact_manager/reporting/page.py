@@ -31,6 +31,7 @@ from artifact_manager.reporting.previews import (
     preview_file,
 )
 from artifact_manager.storage.atomic import replace_text
+from artifact_manager.storage.retention import KeepMarker
 from artifact_manager.violations import Violation
 
 __all__ = ["format_size", "render_html", "write_html"]
@@ -86,9 +87,13 @@ def _unchanged(path: Path, size: int) -> bool:
     return stat.S_ISREG(info.st_mode) and info.st_size == size
 
 
-def _files(test: Mapping[str, Any], page_dir: Path, rows: int) -> list[_File]:
-    root = Path(test.get("test_root") or test.get("artifacts_dir") or ".")
-    kept = bool(test.get("kept"))
+def _root(test: Mapping[str, Any]) -> Path:
+    return Path(str(test.get("test_root") or test.get("artifacts_dir") or "."))
+
+
+def _files(test: Mapping[str, Any], page_dir: Path, rows: int, kept: bool) -> list[_File]:
+    """The test's files; linked and previewed only if ``kept`` (its dir holds its files)."""
+    root = _root(test)
     files = []
     for entry in test.get("files") or []:
         name = str(entry.get("name", ""))
@@ -199,33 +204,52 @@ def _summary(test: Mapping[str, Any], violations: int) -> str:
     return " ".join(parts) + "</summary>"
 
 
-def _where(test: Mapping[str, Any], page_dir: Path) -> str:
+@dataclass(frozen=True)
+class _Holders:
+    """Which shard's attempt a kept dir holds. In a merge, several attempts can name one dir
+    (shards rerun on one machine; GitLab extracting every shard's artifacts into one project
+    dir): its keep marker says which run kept what is there now."""
+
+    #: Shard label by run id; empty for a report of one run.
+    labels: Mapping[str, str]
+
+    @classmethod
+    def of(cls, report: Mapping[str, Any]) -> _Holders:
+        shards = report.get("shards") or []
+        runs = [((s.get("run") or {}).get("id"), s.get("label")) for s in shards]
+        return cls({str(run_id): str(label) for run_id, label in runs if run_id and label})
+
+    def other(self, test: Mapping[str, Any]) -> str | None:
+        """The shard whose attempt ``test``'s kept dir holds, if not ``test``'s own."""
+        if not self.labels or not test.get("shard") or not test.get("kept"):
+            return None
+        marker = KeepMarker.read(_root(test))
+        holder = self.labels.get(marker.session_id) if marker is not None else None
+        return holder if holder != test["shard"] else None
+
+
+def _where(test: Mapping[str, Any], page_dir: Path, holder: str | None) -> str:
     """A test's dir: linked if it was kept and is there, else named with what became of it."""
     kept = bool(test.get("kept"))
-    root = Path(test.get("test_root") or test.get("artifacts_dir") or ".")
+    root = _root(test)
+    if holder is not None:
+        return f"<code>{_e(root)}</code> (kept; it holds the attempt of {_e(holder)} now)"
     if kept and root.is_dir():
         return f'<a href="{_e(_href(Path(os.path.abspath(root)), page_dir))}">{_e(root)}</a>'
     return f"<code>{_e(root)}</code> ({'kept' if kept else 'removed'})"
 
 
-def _other_attempts(test: Mapping[str, Any], page_dir: Path) -> str:
-    """The attempts a later one in another shard replaced (a rerun shard), latest first. An
-    attempt whose dir is the latest one's (shards run on one machine) is not linked: the dir
-    holds the latest attempt's files now."""
+def _other_attempts(test: Mapping[str, Any], page_dir: Path, holders: _Holders) -> str:
+    """The attempts a later one in another shard replaced (a rerun shard), latest first."""
     items = []
-    latest = test.get("test_root")
     for attempt in test.get("other_attempts") or []:
-        where = (
-            f"<code>{_e(latest)}</code> (the same dir, now the latest attempt's)"
-            if latest and attempt.get("test_root") == latest
-            else _where(attempt, page_dir)
-        )
         outcome = _e(attempt.get("outcome") or "unknown")
         found = len(attempt.get("violations") or [])
         items.append(
             f'<li><span class="badge {outcome}">{outcome}</span> in '
             f"<b>{_e(attempt.get('shard') or '?')}</b>, finished "
-            f"{_e(_time(attempt.get('finished')))}, dir: {where}"
+            f"{_e(_time(attempt.get('finished')))}, "
+            f"dir: {_where(attempt, page_dir, holders.other(attempt))}"
             + (f' <span class="violated">{found} guard violation(s)</span>' if found else "")
             + "</li>"
         )
@@ -235,10 +259,11 @@ def _other_attempts(test: Mapping[str, Any], page_dir: Path) -> str:
     )
 
 
-def _test(test: Mapping[str, Any], page_dir: Path, rows: int) -> str:
+def _test(test: Mapping[str, Any], page_dir: Path, rows: int, holders: _Holders) -> str:
     outcome = str(test.get("outcome") or "unknown")
     violations = list(test.get("violations") or [])
-    files = _files(test, page_dir, rows)
+    holder = holders.other(test)
+    files = _files(test, page_dir, rows, kept=bool(test.get("kept")) and holder is None)
     opened = " open" if outcome in _RANK or violations else ""
     parts = [
         f'<details class="test {_e(outcome)}{" violated" if violations else ""}" '
@@ -246,10 +271,10 @@ def _test(test: Mapping[str, Any], page_dir: Path, rows: int) -> str:
         f'data-shard="{_e(test.get("shard") or "")}" '
         f'data-violations="{len(violations)}"{opened}>',
         _summary(test, len(violations)),
-        f'<div class="body"><p class="dir">dir: {_where(test, page_dir)}</p>',
+        f'<div class="body"><p class="dir">dir: {_where(test, page_dir, holder)}</p>',
     ]
     if test.get("other_attempts"):
-        parts.append(_other_attempts(test, page_dir))
+        parts.append(_other_attempts(test, page_dir, holders))
     if violations:
         parts.append('<ul class="violations">' + "".join(map(_violation, violations)) + "</ul>")
     if files:
@@ -407,7 +432,8 @@ def render_html(report: Mapping[str, Any], page: Path, *, rows: int = PREVIEW_RO
             "</section>"
         )
     parts.append("<main>")
-    parts.extend(_test(t, page_dir, rows) for t in tests)
+    holders = _Holders.of(report)
+    parts.extend(_test(t, page_dir, rows, holders) for t in tests)
     if not tests:
         parts.append('<p class="none">No test made an artifact dir.</p>')
     parts.append(f"</main><script>{_JS}</script></body></html>\n")

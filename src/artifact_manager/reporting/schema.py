@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -70,12 +70,14 @@ def _relative(path: str, start: Path) -> str:
     try:
         return Path(os.path.relpath(path, start)).as_posix()
     except ValueError:  # another drive (Windows): only the absolute form exists
-        return path
+        return os.path.abspath(path)
 
 
 def _with_relative_dirs(test: Mapping[str, Any], start: Path) -> dict[str, Any]:
     entry = dict(test)
-    entry["from_report"] = {k: _relative(str(test[k]), start) for k in DIR_KEYS if test.get(k)}
+    relative = {k: _relative(str(test[k]), start) for k in DIR_KEYS if test.get(k)}
+    # A dir on another drive has no relative form: left out, the absolute path stands.
+    entry["from_report"] = {k: v for k, v in relative.items() if not os.path.isabs(v)}
     attempts = test.get("other_attempts")
     if attempts:
         entry["other_attempts"] = [_with_relative_dirs(a, start) for a in attempts]
@@ -86,7 +88,9 @@ def report_json(report: Mapping[str, Any], path: Path) -> str:
     """``report`` as the JSON text to write at ``path``: schema keys first, and every test's
     dirs also relative to ``path``'s dir."""
     start = Path(os.path.abspath(path)).parent
-    document: dict[str, Any] = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION}
+    # A first-release report rewritten stays version 1: it still names no run.
+    version = SCHEMA_VERSION if isinstance(report.get("run"), dict) else 1
+    document: dict[str, Any] = {"schema": SCHEMA, "schema_version": version}
     for key, value in report.items():
         if key == "tests":
             value = [_with_relative_dirs(t, start) for t in value]
@@ -121,6 +125,100 @@ def _relocated(test: Mapping[str, Any], start: Path) -> dict[str, Any]:
     return entry
 
 
+#: Types of a test entry's fields (each optional, but ``nodeid``).
+_TEST_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "nodeid": str,
+    "test_name": str,
+    "outcome": str,
+    "test_root": str,
+    "artifacts_dir": str,
+    "kept": bool,
+    "size": int,
+    "duration": (int, float),
+    "finished": str,
+    "shard": str,
+    "files": list,
+    "violations": list,
+    "from_report": dict,
+    "other_attempts": list,
+}
+#: Types of a merged report's shard fields (each optional, but ``label`` and ``report``).
+_SHARD_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "label": str,
+    "report": str,
+    "run": dict,
+    "outcomes": dict,
+    "tests": int,
+    "kept": int,
+    "kept_size": int,
+}
+_TYPE_NAMES: dict[type, str] = {
+    str: "a string",
+    bool: "true or false",
+    int: "an integer",
+    list: "a list",
+    dict: "an object",
+}
+
+
+def _field_problems(
+    entry: Mapping[str, Any], at: str, fields: Mapping[str, type | tuple[type, ...]]
+) -> Iterator[str]:
+    for key, kind in fields.items():
+        if key in entry and not isinstance(entry[key], kind):
+            name = _TYPE_NAMES.get(kind, "a number") if isinstance(kind, type) else "a number"
+            yield f"{at}.{key} is not {name}"
+
+
+def _test_problems(test: object, at: str) -> Iterator[str]:
+    if not isinstance(test, dict):
+        yield f"{at} is not an object"
+        return
+    if not isinstance(test.get("nodeid"), str):
+        yield f"{at} has no nodeid"
+    yield from _field_problems(test, at, _TEST_FIELDS)
+    for key in ("files", "violations", "other_attempts"):
+        if isinstance(test.get(key), list):
+            yield from _list_problems(test, key, dict, f"{at}.{key}")
+    for index, item in enumerate(test.get("files") or []):
+        if isinstance(item, dict) and not isinstance(item.get("size", 0), int):
+            yield f"{at}.files[{index}].size is not an integer"
+    for index, attempt in enumerate(test.get("other_attempts") or []):
+        yield from _test_problems(attempt, f"{at}.other_attempts[{index}]")
+
+
+def _list_problems(owner: Mapping[str, Any], key: str, kind: type, at: str) -> Iterator[str]:
+    items = owner.get(key, [])
+    if not isinstance(items, list):
+        yield f"{at} is not a list"
+        return
+    for index, item in enumerate(items):
+        if not isinstance(item, kind):
+            yield f"{at}[{index}] is not {'an object' if kind is dict else 'a string'}"
+
+
+def _problems(data: Mapping[str, Any]) -> Iterator[str]:
+    """What makes ``data`` not a report this package can render or merge, e.g.
+    ``tests[3].files[0] is not an object``."""
+    if not isinstance(data.get("run", {}), dict):
+        yield "run is not an object"
+    for key, kind in (("violations", dict), ("reaped", str), ("warnings", str), ("shards", dict)):
+        yield from _list_problems(data, key, kind, key)
+    for index, test in enumerate(data["tests"]):
+        yield from _test_problems(test, f"tests[{index}]")
+        first_release = "schema" not in data and isinstance(test, dict)
+        if first_release and not isinstance(
+            test.get("test_root") or test.get("artifacts_dir"), str
+        ):
+            yield f"tests[{index}] names no artifact dir (test_root, artifacts_dir)"
+    for index, shard in enumerate(data.get("shards") or []):
+        if not isinstance(shard.get("label"), str) or not isinstance(shard.get("report"), str):
+            yield f"shards[{index}] has no label or report"
+        yield from _field_problems(shard, f"shards[{index}]", _SHARD_FIELDS)
+        for key, kind in (("violations", dict), ("reaped", str)):
+            yield from _list_problems(shard, key, kind, f"shards[{index}].{key}")
+
+
 def read_report(path: Path) -> dict[str, Any]:
     """The report at ``path``, its tests' dirs placed relative to where the report is now.
 
@@ -143,6 +241,11 @@ def read_report(path: Path) -> dict[str, Any]:
     if data.get("schema", SCHEMA) != SCHEMA:
         raise ArtifactUsageError(
             "report", where, f"has schema {data.get('schema')!r}, not {SCHEMA!r}", _MAKE_ONE
+        )
+    problem = next(_problems(data), None)
+    if problem is not None:
+        raise ArtifactUsageError(
+            "report", where, f"is not an artifact report: {problem}", _MAKE_ONE
         )
     version = schema_version(data)
     if not 1 <= version <= SCHEMA_VERSION:
