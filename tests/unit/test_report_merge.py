@@ -48,15 +48,21 @@ def _merge(*paths: Path) -> dict[str, Any]:
 def test_a_moved_report_finds_its_dirs_where_it_is_now(tmp_path):
     root = tmp_path / "job" / "data" / "tests" / "t-1"
     root.mkdir(parents=True)
-    report = _write(
-        tmp_path / "job" / "out" / "r.json", _report("a", "t0", _test("t::a", "failed", "t1", root))
-    )
+    test = _test("t::a", "failed", "t1", root)
+    # A file of another root the test made (another layout) is named by absolute path.
+    other = tmp_path / "job" / "data" / "other" / "tests" / "t-1" / "x.tsv"
+    test["files"] = [{"name": "a.tsv", "size": 1}, {"name": str(other), "size": 1}]
+    report = _write(tmp_path / "job" / "out" / "r.json", _report("a", "t0", test))
     assert json.loads(report.read_text())["tests"][0]["from_report"] == {
         "test_root": "../data/tests/t-1",
         "artifacts_dir": "../data/tests/t-1/meta_models",
     }
     (tmp_path / "job").rename(tmp_path / "downloaded")
     (test,) = read_report(tmp_path / "downloaded" / "out" / "r.json")["tests"]
+    assert [f["name"] for f in test["files"]] == [
+        "a.tsv",
+        str(tmp_path / "downloaded" / "data" / "other" / "tests" / "t-1" / "x.tsv"),
+    ]
     assert test["test_root"] == str(tmp_path / "downloaded" / "data" / "tests" / "t-1")
     assert test["artifacts_dir"] == str(
         tmp_path / "downloaded" / "data" / "tests" / "t-1" / "meta_models"

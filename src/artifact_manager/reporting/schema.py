@@ -73,11 +73,21 @@ def _relative(path: str, start: Path) -> str:
         return os.path.abspath(path)
 
 
+def _with_relative_name(file: Mapping[str, Any], start: Path) -> dict[str, Any]:
+    name = str(file.get("name"))
+    if not os.path.isabs(name) or os.path.isabs(relative := _relative(name, start)):
+        return dict(file)
+    return {**file, "from_report": relative}
+
+
 def _with_relative_dirs(test: Mapping[str, Any], start: Path) -> dict[str, Any]:
     entry = dict(test)
     relative = {k: _relative(str(test[k]), start) for k in DIR_KEYS if test.get(k)}
     # A dir on another drive has no relative form: left out, the absolute path stands.
     entry["from_report"] = {k: v for k, v in relative.items() if not os.path.isabs(v)}
+    if any(os.path.isabs(str(f.get("name"))) for f in test.get("files") or []):
+        # Files of the test's other roots (another layout) are named by absolute path.
+        entry["files"] = [_with_relative_name(f, start) for f in test["files"]]
     attempts = test.get("other_attempts")
     if attempts:
         entry["other_attempts"] = [_with_relative_dirs(a, start) for a in attempts]
@@ -119,6 +129,12 @@ def _relocated(test: Mapping[str, Any], start: Path) -> dict[str, Any]:
         for key in DIR_KEYS:
             if isinstance(relative.get(key), str):
                 entry[key] = os.path.normpath(start / relative[key])
+    entry["files"] = [
+        {**f, "name": os.path.normpath(start / f["from_report"])}
+        if isinstance(f.get("from_report"), str)
+        else f
+        for f in test.get("files") or []
+    ]
     attempts = test.get("other_attempts")
     if isinstance(attempts, list):
         entry["other_attempts"] = [_relocated(a, start) for a in attempts if isinstance(a, dict)]
