@@ -104,6 +104,11 @@ class GuardSession:
             audit.install()
             writers.install(LIBRARIES)
 
+    def ignore_this_thread(self) -> None:
+        """For the plugin's own threads (the trash): their work is no test's."""
+        if self.active:
+            audit.ignore_this_thread()
+
     @classmethod
     def build(
         cls,

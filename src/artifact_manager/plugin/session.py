@@ -42,7 +42,14 @@ class SessionState:
     report: ArtifactReport = field(default_factory=ArtifactReport)
 
     def __post_init__(self) -> None:
-        self.trash = Trash(owner=f"pytest session {self.session.id}")
+        settings = self.settings
+        self.guard = GuardSession.build(
+            settings.guard, settings.data_root, settings.protect, settings.allow
+        )
+        self.trash = Trash(
+            owner=f"pytest session {self.session.id}",
+            on_thread_start=self.guard.ignore_this_thread,
+        )
         self.dirs = TestDirs(
             self.settings,
             self.session,
@@ -50,10 +57,6 @@ class SessionState:
             reaps_at_start=not self.is_worker,
         )
         self.lifecycle = Lifecycle(self.settings, self.dirs)
-        settings = self.settings
-        self.guard = GuardSession.build(
-            settings.guard, settings.data_root, settings.protect, settings.allow
-        )
         self.factory = ArtifactManagerFactory(self.settings, self.dirs)
 
     @classmethod

@@ -26,6 +26,7 @@ import os
 import queue
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from artifact_manager.errors import ArtifactLockTimeout
@@ -67,11 +68,14 @@ class Trash:
     """The bins of one process and the thread that empties them.
 
     ``owner`` is written into each bin's lock (who to blame for a bin that is never emptied).
-    Not fork-safe: a child process makes its own.
+    ``on_thread_start`` is called first in the thread that empties the bins (the plugin
+    tells its guard to leave that thread alone). Not fork-safe: a child process makes its
+    own.
     """
 
-    def __init__(self, owner: str) -> None:
+    def __init__(self, owner: str, on_thread_start: Callable[[], None] | None = None) -> None:
         self._owner = owner
+        self._on_thread_start = on_thread_start
         self._bins: dict[Path, tuple[Path, HeldLock]] = {}  # trash dir -> own bin, its lock
         self._names = itertools.count()
         self._queue: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
@@ -144,6 +148,8 @@ class Trash:
         return bin_dir
 
     def _empty(self) -> None:
+        if self._on_thread_start is not None:
+            self._on_thread_start()
         while True:
             item = self._queue.get()
             if item is None:
