@@ -20,6 +20,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import select
 import stat
 import struct
 import sys
@@ -110,6 +111,8 @@ class InotifyWatcher(Watcher):
         if fd < 0:
             raise WatcherUnavailable(ctypes.get_errno(), "inotify_init1 failed")
         self._fd = fd
+        self._ready = select.poll()  # asking costs one poll(0): no exception when nothing came
+        self._ready.register(fd, select.POLLIN)
         self._dirs: dict[int, str] = {}
         self._is_protected = is_protected
         self._roots = roots
@@ -155,6 +158,8 @@ class InotifyWatcher(Watcher):
         return any(is_under(path, root) for root in self._roots)
 
     def changes(self) -> list[Change]:
+        if not self._ready.poll(0):
+            return []
         found: list[Change] = []
         while True:
             try:
