@@ -29,8 +29,6 @@ import pytest
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.options import BaselineSettings
 from artifact_manager.regression import store
-from artifact_manager.regression.compare import CompareOptions, compare_tables
-from artifact_manager.storage.tables import as_dataframe
 
 __all__ = [
     "BASELINES_KEY",
@@ -313,6 +311,9 @@ class TableRegression:
         sorts both tables by these columns first; ``check_row_order=False`` sorts by all.
         """
         __tracebackhide__ = True
+        from artifact_manager.regression.compare import CompareOptions, compare_tables
+        from artifact_manager.storage.tables import as_dataframe
+
         frame = as_dataframe(df)
         if frame is None:
             raise TypeError(

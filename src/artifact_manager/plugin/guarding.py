@@ -11,18 +11,23 @@ from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
 from artifact_manager.errors import ProductionWriteError
-from artifact_manager.guard import audit, strict, writers
+from artifact_manager.guard import audit
 from artifact_manager.guard.audit import Checker
 from artifact_manager.guard.detect import Watcher, make_watcher
-from artifact_manager.guard.libraries import LIBRARIES
 from artifact_manager.guard.policy import GuardPolicy
 from artifact_manager.plugin.report import ArtifactReport
 from artifact_manager.violations import REMEDY, Violation
+
+if TYPE_CHECKING:
+    from artifact_manager.guard.strict import Mechanism
+
+# guard.strict (ctypes, Landlock, mount namespaces) and guard.writers/libraries are imported
+# where they are used: a session that does not need them does not pay for their import.
 
 __all__ = [
     "GUARD_HOOKS",
@@ -98,7 +103,7 @@ class GuardSession:
     recently_finished: deque[tuple[str, float]] = field(default_factory=deque)
     exempt: set[str] = field(default_factory=set)
     #: Strict mode's kernel mechanism, as found at configure time.
-    strict_mechanism: strict.Mechanism | None = None
+    strict_mechanism: Mechanism | None = None
 
     def __post_init__(self) -> None:
         self.checker = Checker(self.policy)
@@ -107,8 +112,12 @@ class GuardSession:
         """At session start (not at configure: ``pytest --help`` installs nothing): the audit
         hook and the layer-2 wrappers, in every process that runs tests."""
         if self.active:
-            audit.install()
+            from artifact_manager.guard import writers
+            from artifact_manager.guard.libraries import LIBRARIES
+
             writers.install(LIBRARIES)
+            # The audit hook itself is installed when the first test arms it (audit.arm):
+            # collection's imports and opens do not go through it.
 
     def ignore_this_thread(self) -> None:
         """For the plugin's own threads (the trash): their work is no test's."""
@@ -136,6 +145,8 @@ class GuardSession:
         else the mechanism is noted for the report header."""
         if self.mode != "strict":
             return
+        from artifact_manager.guard import strict
+
         self.strict_mechanism = strict.available()
         if self.strict_mechanism is None:
             raise pytest.UsageError(strict.UNAVAILABLE)
@@ -143,6 +154,8 @@ class GuardSession:
     def report_header(self) -> list[str]:
         if self.mode != "strict" or self.strict_mechanism is None:
             return []
+        from artifact_manager.guard import strict
+
         return [f"artifact-manager strict guard: {strict.DESCRIPTIONS[self.strict_mechanism]}"]
 
     def enforce_strict(self, eval_dirs: Sequence[Path], keep_writable: Sequence[Path]) -> None:
@@ -153,6 +166,8 @@ class GuardSession:
         """
         if self.mode != "strict":
             return
+        from artifact_manager.guard import strict
+
         for eval_dir in eval_dirs:
             strict.prepare_tests_tree(eval_dir)
         for path in keep_writable:
