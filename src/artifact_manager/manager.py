@@ -256,9 +256,7 @@ class ArtifactManager:
             # or while the last flush runs; small ones are not worth the threads.
             digest: tuple[int, str] | None
             with flushing(temp) if large else contextlib.nullcontext():
-                # Hashed while written only when durable (the flush thread overlaps with it);
-                # otherwise polars writing the path natively, then one hash pass, is faster.
-                if durable and path.suffix.lower() in tables.HASHED_WHILE_WRITTEN:
+                if path.suffix.lower() in tables.HASHED_WHILE_WRITTEN:
                     digest = tables.write_table_hashing(frame, temp)
                 else:
                     tables.write_table_to(frame, temp)

@@ -54,7 +54,9 @@ class Checker:
     policy: GuardPolicy
     test: str = "<no test>"
     phase: str = "setup"
-    fixture: str = ""
+    #: The fixture being set up, as ``(name, scope)`` (shown as ``'name' (scope-scoped)``
+    #: only in a violation), or ``None``.
+    fixture: tuple[str, str] | None = None
     violations: list[Violation] = field(default_factory=list)
     resolver: Resolver = field(default_factory=Resolver)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -64,7 +66,7 @@ class Checker:
         before they are trusted (see :mod:`~artifact_manager.guard.resolution`)."""
         self.test = test
         self.phase = phase
-        self.fixture = ""
+        self.fixture = None
         self.resolver.new_phase()
 
     def check(self, path: str, operation: str, layer: str = "prevented", op: str = "write") -> None:
@@ -80,7 +82,8 @@ class Checker:
             return
         if op == "mkdir" and os.path.isdir(path):
             return
-        violation = Violation(self.test, self.phase, real, operation, layer, self.fixture)
+        fixture = f"{self.fixture[0]!r} ({self.fixture[1]}-scoped)" if self.fixture else ""
+        violation = Violation(self.test, self.phase, real, operation, layer, fixture)
         with self._lock:
             self.violations.append(violation)
         raise violation.error()
@@ -108,7 +111,8 @@ def active_checker() -> Checker | None:
 
 def arm(guard: Checker) -> None:
     global _armed
-    install()
+    if not _installed:
+        install()
     _armed = guard
 
 

@@ -255,7 +255,7 @@ class GuardSession:
     # -- around each phase of a test ---------------------------------------------------
 
     def enter(self, item: pytest.Item, phase: str) -> None:
-        if not self.active:
+        if self.mode == "off":
             return
         if is_exempt(item):
             audit.disarm()
@@ -263,12 +263,12 @@ class GuardSession:
         self.checker.enter(item.nodeid, phase)
         audit.arm(self.checker)
 
-    def enter_fixture(self, name: str, scope: str) -> str:
+    def enter_fixture(self, name: str, scope: str) -> tuple[str, str] | None:
         previous = self.checker.fixture
-        self.checker.fixture = f"{name!r} ({scope}-scoped)"
+        self.checker.fixture = (name, scope)
         return previous
 
-    def leave_fixture(self, previous: str) -> None:
+    def leave_fixture(self, previous: tuple[str, str] | None) -> None:
         self.checker.fixture = previous
 
     def leave(self) -> None:
