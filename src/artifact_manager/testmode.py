@@ -91,6 +91,18 @@ class ForcedTestMode:
                 self.claimer.claim(root)
             self.created_roots.append(root)
 
+    def activate(self) -> None:
+        """Turn this activation on (innermost); :meth:`deactivate` turns it off. The plugin
+        calls the pair around each test attempt; elsewhere use :func:`forced_test_mode`."""
+        with _stack_lock:
+            _stack.append(self)
+
+    def deactivate(self) -> None:
+        """Turn this activation off (a no-op if it is not on)."""
+        with _stack_lock:
+            if self in _stack:
+                _stack.remove(self)
+
 
 _stack: list[ForcedTestMode] = []
 _stack_lock = threading.Lock()
@@ -109,10 +121,8 @@ def forced_test_mode(
     """Force test mode named ``test_name`` (or named by calling it, on first use) for every
     config created inside the block; ``claimer`` owns the roots (see :class:`RootClaimer`)."""
     activation = ForcedTestMode(test_name, claimer)
-    with _stack_lock:
-        _stack.append(activation)
+    activation.activate()
     try:
         yield activation
     finally:
-        with _stack_lock:
-            _stack.remove(activation)
+        activation.deactivate()

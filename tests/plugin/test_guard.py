@@ -273,3 +273,68 @@ def test_a_guard_failure_points_at_the_users_line_not_the_guards(
     assert "ProductionWriteError" in text
     for frame in ("guard/audit.py", "guard/writers.py", "def guarded", "def check"):
         assert frame not in text, frame
+
+
+def test_symlinks_planted_in_the_tests_tree_lead_writes_into_production(
+    pytester, production, tests_root
+):
+    """The guard remembers resolved dirs across phases (guard/resolution.py): a dir swapped
+    for a symlink into production, in process or by a subprocess, in the same phase or an
+    earlier one, is still followed to where it leads."""
+    (production / "sub").mkdir()
+    pytester.makepyfile(
+        f"""
+        import os
+        import subprocess
+
+        import pytest
+
+        PROD = {str(production)!r}
+        TESTS = {str(tests_root)!r}
+
+        def test_warms_the_guard(test_artifacts_dir):
+            (test_artifacts_dir / "sub").mkdir()
+            (test_artifacts_dir / "sub" / "ok.tsv").write_text("ok")
+
+        def test_link_in_its_own_dir(test_artifacts_dir):
+            (test_artifacts_dir / "sub").mkdir()
+            (test_artifacts_dir / "sub" / "ok.tsv").write_text("ok")
+            os.rename(test_artifacts_dir / "sub", test_artifacts_dir / "old")
+            os.symlink(PROD, test_artifacts_dir / "sub")
+            open(test_artifacts_dir / "sub" / "a.tsv", "w")
+
+        @pytest.fixture
+        def planted(test_artifacts_dir):
+            os.symlink(PROD, test_artifacts_dir / "sub")
+            return test_artifacts_dir / "sub"
+
+        def test_link_made_in_setup_and_written_through_in_call(planted):
+            open(planted / "b.tsv", "w")
+
+        @pytest.fixture
+        def swapped(test_artifacts_dir):
+            sub = test_artifacts_dir / "sub"
+            sub.mkdir()
+            (sub / "ok.tsv").write_text("ok")  # the guard has resolved sub
+            swap = f"rm -r '{{sub}}' && ln -s '{{PROD}}' '{{sub}}'"
+            subprocess.run(["sh", "-c", swap], check=True)
+            return sub
+
+        def test_dir_swapped_by_a_subprocess_in_setup(swapped):
+            open(swapped / "c.tsv", "w")
+
+        def test_parent_reference_through_a_link(test_artifacts_dir):
+            os.symlink(os.path.join(PROD, "sub"), test_artifacts_dir / "link")
+            open(str(test_artifacts_dir / "link") + "/../d.tsv", "w")  # lands in PROD
+
+        def test_tests_root_swapped_for_a_link(test_artifacts_dir):
+            os.rename(TESTS, TESTS + ".moved")
+            os.symlink(PROD, TESTS)
+            open(os.path.join(TESTS, "e.tsv"), "w")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=5)
+    assert sorted(p.name for p in production.iterdir()) == ["p.tsv", "sub"]
+    assert list((production / "sub").iterdir()) == []
+    assert result.stdout.str().count("ProductionWriteError") >= 5

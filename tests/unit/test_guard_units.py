@@ -7,7 +7,8 @@ import os
 import pytest
 
 from artifact_manager.guard.detect import InotifyWatcher, TreeDiffWatcher
-from artifact_manager.guard.policy import GuardPolicy, real_entry
+from artifact_manager.guard.policy import GuardPolicy
+from artifact_manager.guard.resolution import real_entry
 from artifact_manager.guard.strict import writable_hierarchies
 
 

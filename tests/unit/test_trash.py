@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 from artifact_manager.storage.locks import acquire
@@ -32,6 +33,20 @@ def test_a_discarded_dir_loses_its_name_at_once_and_is_deleted_by_close(tmp_path
     assert trash.close() == []
     assert bins(tmp_path) == []
     assert root.is_dir()
+
+
+def test_a_full_backlog_is_deleted_while_the_rest_waits_for_close(tmp_path):
+    trash = Trash(owner="test", backlog=2)
+    for name in ("t1", "t2", "t3"):
+        trash.discard(make_tree(tmp_path / name))
+    (bin_name,) = [n for n in bins(tmp_path) if not n.endswith(".lock")]
+    bin_dir = tmp_path / TRASH_DIRNAME / bin_name
+    deadline = time.monotonic() + 30
+    while sorted(os.listdir(bin_dir)) != ["2-t3"]:  # the first two went as one batch
+        assert time.monotonic() < deadline, os.listdir(bin_dir)
+        time.sleep(0.01)
+    assert trash.close() == []
+    assert bins(tmp_path) == []
 
 
 def test_discarding_a_missing_path_does_nothing(tmp_path):

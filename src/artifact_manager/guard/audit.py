@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from artifact_manager.guard.policy import GuardPolicy, as_path, fd_path
+from artifact_manager.guard.resolution import Resolver
 from artifact_manager.violations import PHASES, REMEDY, Violation, in_phase
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "arm",
     "armed",
     "disarm",
+    "ignore_this_thread",
     "in_phase",
     "install",
 ]
@@ -52,25 +54,36 @@ class Checker:
     policy: GuardPolicy
     test: str = "<no test>"
     phase: str = "setup"
-    fixture: str = ""
+    #: The fixture being set up, as ``(name, scope)`` (shown as ``'name' (scope-scoped)``
+    #: only in a violation), or ``None``.
+    fixture: tuple[str, str] | None = None
     violations: list[Violation] = field(default_factory=list)
-    _cache: dict[str, str] = field(default_factory=dict)
+    resolver: Resolver = field(default_factory=Resolver)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def enter(self, test: str, phase: str) -> None:
-        """Attribute what follows to ``phase`` of ``test``; forget cached dir resolutions."""
+        """Attribute what follows to ``phase`` of ``test``; resolved dirs are checked again
+        before they are trusted (see :mod:`~artifact_manager.guard.resolution`)."""
         self.test = test
         self.phase = phase
-        self.fixture = ""
-        self._cache.clear()
+        self.fixture = None
+        self.resolver.new_phase()
 
     def check(self, path: str, operation: str, layer: str = "prevented", op: str = "write") -> None:
-        """Raise (after recording) if ``operation`` on ``path`` changes production."""
+        """Raise (after recording) if ``operation`` on ``path`` changes production.
+
+        ``op``: ``"write"``, or ``"mkdir"`` (may create the dirs leading to a ``tests/`` tree;
+        an existing dir is no change: mkdir fails with EEXIST, as ``makedirs(exist_ok=True)``
+        expects).
+        """
         __tracebackhide__ = True  # the failure points at the user's line, not the guard's
-        real = self.policy.protected_entry(path, op, self._cache)
-        if real is None:
+        real = self.resolver.entry(path)
+        if not self.policy.is_protected(real, op):
             return
-        violation = Violation(self.test, self.phase, real, operation, layer, self.fixture)
+        if op == "mkdir" and os.path.isdir(path):
+            return
+        fixture = f"{self.fixture[0]!r} ({self.fixture[1]}-scoped)" if self.fixture else ""
+        violation = Violation(self.test, self.phase, real, operation, layer, fixture)
         with self._lock:
             self.violations.append(violation)
         raise violation.error()
@@ -98,7 +111,8 @@ def active_checker() -> Checker | None:
 
 def arm(guard: Checker) -> None:
     global _armed
-    install()
+    if not _installed:
+        install()
     _armed = guard
 
 
@@ -118,6 +132,13 @@ def armed(guard: Checker) -> Iterator[Checker]:
             disarm()
         else:
             arm(previous)
+
+
+def ignore_this_thread() -> None:
+    """The hook skips every event of the calling thread from now on: for the plugin's own
+    worker threads (the trash, which deletes only what was renamed into its bins), whose
+    work belongs to no test and must not be charged to the one running."""
+    _busy.on = True
 
 
 def install() -> None:
@@ -165,17 +186,27 @@ def _resolve(target: object, dir_fd: object = None) -> str | None:
 
 
 def _checker(
-    operation: str, index: int = 0, dir_fd: int | None = None, op: str = "write"
+    operation: str,
+    index: int = 0,
+    dir_fd: int | None = None,
+    op: str = "write",
+    *,
+    relinks: bool = False,
 ) -> Callable[[Checker, tuple[Any, ...]], None]:
+    """A handler checking argument ``index`` (relative to argument ``dir_fd``, if any).
+
+    ``relinks``: the operation can change where paths lead (it removes or replaces an
+    entry), so the resolver forgets what it knew once the check passed.
+    """
+
     def check(guard: Checker, args: tuple[Any, ...]) -> None:
         __tracebackhide__ = True
         fd = args[dir_fd] if dir_fd is not None and len(args) > dir_fd else None
         path = _resolve(args[index], fd)
-        if path is None:
-            return
-        if op == "mkdir" and os.path.isdir(path):
-            return  # it exists: mkdir fails with EEXIST and changes nothing (makedirs(exist_ok))
-        guard.check(path, operation, op=op)
+        if path is not None:
+            guard.check(path, operation, op=op)
+        if relinks:
+            guard.resolver.forget()
 
     return check
 
@@ -197,6 +228,7 @@ def _rename(guard: Checker, args: tuple[Any, ...]) -> None:
         path = _resolve(target, fd)
         if path is not None:
             guard.check(path, operation)
+    guard.resolver.forget()
 
 
 def _move(guard: Checker, args: tuple[Any, ...]) -> None:
@@ -206,6 +238,7 @@ def _move(guard: Checker, args: tuple[Any, ...]) -> None:
         path = _resolve(target)
         if path is not None:
             guard.check(path, operation)
+    guard.resolver.forget()
 
 
 def _sqlite(guard: Checker, args: tuple[Any, ...]) -> None:
@@ -237,9 +270,9 @@ _HANDLERS: dict[str, Callable[[Checker, tuple[Any, ...]], None]] = {
     "open": _open,
     "os.mkdir": _checker("create a dir at", 0, 2, op="mkdir"),
     "os.rename": _rename,
-    "os.remove": _checker("delete", 0, 1),
-    "os.rmdir": _checker("remove the dir", 0, 1),
-    "os.symlink": _checker("create a symlink at", 1, 2),
+    "os.remove": _checker("delete", 0, 1, relinks=True),
+    "os.rmdir": _checker("remove the dir", 0, 1, relinks=True),
+    "os.symlink": _checker("create a symlink at", 1, 2, relinks=True),
     "os.link": _checker("hard-link into", 1, 3),
     "os.truncate": _checker("truncate"),
     "os.chmod": _checker("chmod", 0, 2),
@@ -248,7 +281,7 @@ _HANDLERS: dict[str, Callable[[Checker, tuple[Any, ...]], None]] = {
     "shutil.copyfile": _checker("copy into", 1),
     "shutil.copytree": _checker("copy a tree into", 1),
     "shutil.move": _move,
-    "shutil.rmtree": _checker("remove the tree", 0, 1),
+    "shutil.rmtree": _checker("remove the tree", 0, 1, relinks=True),
     "tempfile.mkstemp": _checker("create a temp file at"),
     "tempfile.mkdtemp": _checker("create a temp dir at", op="mkdir"),
     "sqlite3.connect": _sqlite,

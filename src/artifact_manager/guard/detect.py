@@ -16,13 +16,13 @@ Both report :class:`Change` values; the plugin decides whom to blame.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import os
+import select
 import stat
 import struct
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -104,12 +104,18 @@ class InotifyWatcher(Watcher):
     def __init__(self, roots: list[str], is_protected: IsProtected) -> None:
         if not sys.platform.startswith("linux"):
             raise WatcherUnavailable("inotify exists only on Linux")
-        libc_name = ctypes.util.find_library("c")
-        self._libc = ctypes.CDLL(libc_name, use_errno=True)
+        import ctypes  # only here: a session with the guard off never loads it
+
+        # The process's own symbols (libc is among them): ctypes.util.find_library would
+        # run ldconfig in a subprocess at every session start.
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._get_errno = ctypes.get_errno
         fd = self._libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
         if fd < 0:
             raise WatcherUnavailable(ctypes.get_errno(), "inotify_init1 failed")
         self._fd = fd
+        self._ready = select.poll()  # asking costs one poll(0): no exception when nothing came
+        self._ready.register(fd, select.POLLIN)
         self._dirs: dict[int, str] = {}
         self._is_protected = is_protected
         self._roots = roots
@@ -125,7 +131,7 @@ class InotifyWatcher(Watcher):
             self._fd, os.fsencode(path), _MASK | _IN_ONLYDIR | _IN_DONT_FOLLOW
         )
         if wd < 0:
-            code = ctypes.get_errno()
+            code = self._get_errno()
             if code == errno.ENOSPC:
                 raise WatcherUnavailable(
                     code, "out of inotify watches (fs.inotify.max_user_watches)"
@@ -155,6 +161,8 @@ class InotifyWatcher(Watcher):
         return any(is_under(path, root) for root in self._roots)
 
     def changes(self) -> list[Change]:
+        if not self._ready.poll(0):
+            return []
         found: list[Change] = []
         while True:
             try:
@@ -201,9 +209,13 @@ class InotifyWatcher(Watcher):
         return []
 
     def close(self) -> None:
-        if getattr(self, "_fd", -1) >= 0:
-            os.close(self._fd)
+        fd = getattr(self, "_fd", -1)
+        if fd >= 0:
             self._fd = -1
+            self._ready.unregister(fd)
+            # Closing an inotify fd waits for the kernel to drop every watch (~10-20 ms here,
+            # whatever the count); nobody needs to wait for that.
+            threading.Thread(target=os.close, args=(fd,), name="inotify-close", daemon=True).start()
 
 
 _RANK = {"created": 0, "deleted": 1, "modified": 2, "attributes changed": 3}

@@ -6,9 +6,9 @@ are exempt. Creating the dirs that lead down to a ``tests/`` tree (``data``, ``d
 ``.../<model>_eval``, ``.../tests``) is allowed; anything else there is not.
 
 Paths are compared by their real location: the dir holding the entry is resolved through
-symlinks and the final name is kept as is (``realpath(parent) / name``), so removing a symlink
-that points into production is not a production write, while writing through a symlinked dir
-that leads into production is.
+symlinks and the final name is kept as is (``realpath(parent) / name``, see
+:mod:`artifact_manager.guard.resolution`), so removing a symlink that points into production is
+not a production write, while writing through a symlinked dir that leads into production is.
 """
 
 from __future__ import annotations
@@ -19,26 +19,9 @@ from dataclasses import dataclass, field
 
 from artifact_manager.layout import EVAL_SUFFIX, TESTS_DIRNAME, is_under
 
-__all__ = ["GuardPolicy", "as_path", "fd_path", "real_entry"]
+__all__ = ["GuardPolicy", "as_path", "fd_path"]
 
 _SEP = os.sep
-
-
-def real_entry(path: str, cache: dict[str, str] | None = None) -> str:
-    """``realpath(dirname(path)) / basename(path)``, absolute; the parent's resolution may be
-    cached by the caller for the duration of one test."""
-    if not path.startswith(_SEP) or "/." in path or "//" in path:
-        path = os.path.abspath(path)  # only when it is not already absolute and normal
-    parent, name = os.path.split(path)
-    cached = cache.get(parent) if cache is not None else None
-    if cached is None:
-        cached = os.path.realpath(parent)
-        if cache is not None:
-            cache[parent] = cached
-    real_parent = cached
-    if not name:  # the root dir
-        return real_parent
-    return real_parent.rstrip(_SEP) + _SEP + name
 
 
 def _real(path: str | os.PathLike[str]) -> str:
@@ -88,8 +71,8 @@ class GuardPolicy:
 
     def is_protected(self, real_path: str, operation: str = "write") -> bool:
         """True if ``operation`` on ``real_path`` (a real absolute path, see
-        :func:`real_entry`) would change production. ``operation == "mkdir"`` may create the
-        dirs leading down to a ``tests/`` tree."""
+        :func:`~artifact_manager.guard.resolution.real_entry`) would change production.
+        ``operation == "mkdir"`` may create the dirs leading down to a ``tests/`` tree."""
         for allowed in self.allow:
             if is_under(real_path, allowed):
                 return False
@@ -103,13 +86,6 @@ class GuardPolicy:
                 return False
             return not (operation == "mkdir" and self._leads_to_tests(real_path, root))
         return False
-
-    def protected_entry(
-        self, path: str, operation: str, cache: dict[str, str] | None
-    ) -> str | None:
-        """The real path if ``path`` is protected for ``operation``, else None."""
-        real = real_entry(path, cache)
-        return real if self.is_protected(real, operation) else None
 
     def describe(self) -> str:
         parts = [f"data root {r}" for r in self.data_roots]

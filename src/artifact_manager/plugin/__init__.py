@@ -24,7 +24,8 @@ from artifact_manager.plugin.guarding import (
     GUARD_HOOKS,
     GuardHooks,
     check_exemption_markers,
-    is_exempt,
+    install_watch_hooks,
+    uninstall_guard_hooks,
 )
 from artifact_manager.plugin.options import add_options
 from artifact_manager.plugin.report import attach
@@ -61,7 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state.check_strict_outputs(config)
     config.stash[STATE_KEY] = state
     if state.guard.active:
-        config.pluginmanager.register(GuardHooks(state.guard, state.report), GUARD_HOOKS)
+        config.pluginmanager.register(GuardHooks(state.guard), GUARD_HOOKS)
     if config.pluginmanager.hasplugin("xdist"):
         from artifact_manager.plugin.xdist import XdistHooks
 
@@ -80,14 +81,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not state.is_worker:
         state.dirs.start_session()  # reap what earlier sessions left behind
         state.guard.start_watching("session" if distributed else "per-test")
+        install_watch_hooks(session.config, state.guard, state.report)
     if not distributed:  # this process runs tests: a serial session or an xdist worker
         state.enforce_strict(session.config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    hooks = config.pluginmanager.get_plugin(GUARD_HOOKS)
-    if hooks is not None:
-        config.pluginmanager.unregister(hooks)
+    uninstall_guard_hooks(config)
     uninstall_baselines(config)
 
 
@@ -117,11 +117,9 @@ def pytest_runtest_makereport(
     report = yield
     state = state_of(item.config)
     if state.guard.active:
-        if not state.is_worker:
-            state.guard.changes_of(item, report.when)  # what the watcher saw during this phase
-        if is_exempt(item):
-            report.artifact_manager_exempt = True  # type: ignore[attr-defined]  # for xdist
-        state.report.note_violations(item.nodeid, state.guard.judge(item, report))
+        violations = state.guard.after_phase(item, report)  # watcher, exemption, verdict
+        if violations:
+            state.report.note_violations(item.nodeid, violations)
     state.lifecycle.note(item, report)
     state.report.note_duration(item.nodeid, report.when, report.duration)
     if report.when == "teardown":

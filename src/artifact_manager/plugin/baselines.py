@@ -29,8 +29,6 @@ import pytest
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.options import BaselineSettings
 from artifact_manager.regression import store
-from artifact_manager.regression.compare import CompareOptions, compare_tables
-from artifact_manager.storage.tables import as_dataframe
 
 __all__ = [
     "BASELINES_KEY",
@@ -101,8 +99,10 @@ class BaselineSession:
             )
         if self.partial:
             return
-        owners = {nodeid_to_test_name(n): self.outcomes[n] for n in self.collected}
         dirs = [store.baseline_dir(Path(m)) for m in self.modules]
+        if not any(store.list_baselines(d) for d in dirs):
+            return  # no baselines at all (most suites): no test name is needed
+        owners = {nodeid_to_test_name(n): self.outcomes[n] for n in self.collected}
         self.unused = store.find_unused(dirs, self.checked, owners)
         if self.settings.prune:
             self.pruned = store.prune(self.unused)
@@ -311,6 +311,9 @@ class TableRegression:
         sorts both tables by these columns first; ``check_row_order=False`` sorts by all.
         """
         __tracebackhide__ = True
+        from artifact_manager.regression.compare import CompareOptions, compare_tables
+        from artifact_manager.storage.tables import as_dataframe
+
         frame = as_dataframe(df)
         if frame is None:
             raise TypeError(

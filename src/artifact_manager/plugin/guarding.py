@@ -7,30 +7,41 @@ Precedence: ``@pytest.mark.allow_production_writes(reason=...)`` (exempts one te
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
 from artifact_manager.errors import ProductionWriteError
-from artifact_manager.guard import audit, strict, writers
+from artifact_manager.guard import audit
 from artifact_manager.guard.audit import Checker
 from artifact_manager.guard.detect import Watcher, make_watcher
-from artifact_manager.guard.libraries import LIBRARIES
 from artifact_manager.guard.policy import GuardPolicy
 from artifact_manager.plugin.report import ArtifactReport
 from artifact_manager.violations import REMEDY, Violation
 
+if TYPE_CHECKING:
+    from artifact_manager.guard.strict import Mechanism
+
+# guard.strict (ctypes, Landlock, mount namespaces) and guard.writers/libraries are imported
+# where they are used: a session that does not need them does not pay for their import.
+
 __all__ = [
     "GUARD_HOOKS",
     "GUARD_MODES",
+    "WATCH_HOOKS",
+    "ControllerWatchHooks",
     "GuardHooks",
     "GuardMode",
     "GuardSession",
+    "WatchHooks",
     "check_exemption_markers",
+    "install_watch_hooks",
     "is_exempt",
+    "uninstall_guard_hooks",
 ]
 
 GuardMode = Literal["off", "on", "strict"]
@@ -89,10 +100,10 @@ class GuardSession:
     running: dict[str, None] = field(default_factory=dict)
     #: (nodeid, when) of tests that finished lately: the controller hears of a worker's
     #: test ending a little after it ended, so a change is also blamed on these.
-    recently_finished: list[tuple[str, float]] = field(default_factory=list)
+    recently_finished: deque[tuple[str, float]] = field(default_factory=deque)
     exempt: set[str] = field(default_factory=set)
     #: Strict mode's kernel mechanism, as found at configure time.
-    strict_mechanism: strict.Mechanism | None = None
+    strict_mechanism: Mechanism | None = None
 
     def __post_init__(self) -> None:
         self.checker = Checker(self.policy)
@@ -101,8 +112,17 @@ class GuardSession:
         """At session start (not at configure: ``pytest --help`` installs nothing): the audit
         hook and the layer-2 wrappers, in every process that runs tests."""
         if self.active:
-            audit.install()
+            from artifact_manager.guard import writers
+            from artifact_manager.guard.libraries import LIBRARIES
+
             writers.install(LIBRARIES)
+            # The audit hook itself is installed when the first test arms it (audit.arm):
+            # collection's imports and opens do not go through it.
+
+    def ignore_this_thread(self) -> None:
+        """For the plugin's own threads (the trash): their work is no test's."""
+        if self.active:
+            audit.ignore_this_thread()
 
     @classmethod
     def build(
@@ -125,6 +145,8 @@ class GuardSession:
         else the mechanism is noted for the report header."""
         if self.mode != "strict":
             return
+        from artifact_manager.guard import strict
+
         self.strict_mechanism = strict.available()
         if self.strict_mechanism is None:
             raise pytest.UsageError(strict.UNAVAILABLE)
@@ -132,6 +154,8 @@ class GuardSession:
     def report_header(self) -> list[str]:
         if self.mode != "strict" or self.strict_mechanism is None:
             return []
+        from artifact_manager.guard import strict
+
         return [f"artifact-manager strict guard: {strict.DESCRIPTIONS[self.strict_mechanism]}"]
 
     def enforce_strict(self, eval_dirs: Sequence[Path], keep_writable: Sequence[Path]) -> None:
@@ -142,6 +166,8 @@ class GuardSession:
         """
         if self.mode != "strict":
             return
+        from artifact_manager.guard import strict
+
         for eval_dir in eval_dirs:
             strict.prepare_tests_tree(eval_dir)
         for path in keep_writable:
@@ -190,12 +216,13 @@ class GuardSession:
     def session_changes(self) -> list[Violation]:
         """Changes no single test can be blamed for, as session-level violations."""
         changes = self.watcher.changes()
-        horizon = time.monotonic() - _GRACE
-        self.recently_finished = [(n, t) for n, t in self.recently_finished if t >= horizon]
+        if not changes:
+            return []
+        self._forget_finished()
         suspects = list(self.running) + [
             n for n, _ in self.recently_finished if n not in self.running
         ]
-        if not changes or any(s in self.exempt for s in suspects):
+        if any(s in self.exempt for s in suspects):
             return []
         if suspects:
             who = "one of the tests running then: " + ", ".join(suspects)
@@ -216,12 +243,19 @@ class GuardSession:
         found = self.session_changes()
         self.running.pop(nodeid, None)
         self.recently_finished.append((nodeid, time.monotonic()))
+        self._forget_finished()
         return found
+
+    def _forget_finished(self) -> None:
+        horizon = time.monotonic() - _GRACE
+        finished = self.recently_finished
+        while finished and finished[0][1] < horizon:
+            finished.popleft()
 
     # -- around each phase of a test ---------------------------------------------------
 
     def enter(self, item: pytest.Item, phase: str) -> None:
-        if not self.active:
+        if self.mode == "off":
             return
         if is_exempt(item):
             audit.disarm()
@@ -229,17 +263,28 @@ class GuardSession:
         self.checker.enter(item.nodeid, phase)
         audit.arm(self.checker)
 
-    def enter_fixture(self, name: str, scope: str) -> str:
+    def enter_fixture(self, name: str, scope: str) -> tuple[str, str] | None:
         previous = self.checker.fixture
-        self.checker.fixture = f"{name!r} ({scope}-scoped)"
+        self.checker.fixture = (name, scope)
         return previous
 
-    def leave_fixture(self, previous: str) -> None:
+    def leave_fixture(self, previous: tuple[str, str] | None) -> None:
         self.checker.fixture = previous
 
     def leave(self) -> None:
         if self.active:
             audit.disarm()
+
+    def after_phase(self, item: pytest.Item, report: pytest.TestReport) -> list[Violation]:
+        """A phase of ``item`` ended (its report is made, not yet logged): what the watcher
+        saw (serial), the exemption marked for the xdist controller, and the verdict."""
+        if self.attribution == "per-test":
+            self.changes_of(item, report.when)  # what the watcher saw during this phase
+        if is_exempt(item):
+            report.artifact_manager_exempt = True  # type: ignore[attr-defined]  # for xdist
+        if not self.checker.violations:
+            return []  # the common case: nothing recorded at all
+        return self.judge(item, report)
 
     def judge(self, item: pytest.Item, report: pytest.TestReport) -> list[Violation]:
         """Fail ``report`` if its phase of ``item`` saw violations; return them.
@@ -276,20 +321,19 @@ class GuardSession:
 
 
 GUARD_HOOKS = "artifact_manager.guard"
+WATCH_HOOKS = "artifact_manager.guard.watch"
 
 
 class GuardHooks:
     """The guard's own hooks, registered only when the guard is on (``off`` pays nothing).
 
     They arm the guard for the call and the teardown (the setup is armed by the plugin's
-    setup hook, after the test's dir is set up), attribute writes to the fixture being set
-    up, and see tests start and finish (on the xdist controller, as workers report them) to
-    give the watcher's findings to the report.
+    setup hook, after the test's dir is set up) and attribute writes to the fixture being set
+    up.
     """
 
-    def __init__(self, guard: GuardSession, report: ArtifactReport) -> None:
+    def __init__(self, guard: GuardSession) -> None:
         self._guard = guard
-        self._report = report
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> None:
@@ -309,12 +353,46 @@ class GuardHooks:
         finally:
             self._guard.leave_fixture(previous)
 
+
+class WatchHooks:
+    """Where the watcher runs (a serial session): changes seen between tests are reported
+    at session level. Registered by :func:`install_watch_hooks`."""
+
+    def __init__(self, guard: GuardSession, report: ArtifactReport) -> None:
+        self._guard = guard
+        self._report = report
+
     def pytest_runtest_logstart(self, nodeid: str) -> None:
-        self._report.violations.extend(self._guard.test_started(nodeid))
+        found = self._guard.test_started(nodeid)
+        if found:
+            self._report.violations.extend(found)
+
+
+class ControllerWatchHooks(WatchHooks):
+    """On the xdist controller: the watcher's findings are blamed on the tests the workers
+    run at the time, as they report them starting and finishing."""
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if getattr(report, "artifact_manager_exempt", False):
             self._guard.exempt.add(report.nodeid)
 
     def pytest_runtest_logfinish(self, nodeid: str) -> None:
-        self._report.violations.extend(self._guard.test_finished(nodeid))
+        found = self._guard.test_finished(nodeid)
+        if found:
+            self._report.violations.extend(found)
+
+
+def install_watch_hooks(config: pytest.Config, guard: GuardSession, report: ArtifactReport) -> None:
+    """At session start, after :meth:`GuardSession.start_watching` (serial session or xdist
+    controller): the hooks that hand the watcher's findings to the report."""
+    if not guard.active:
+        return
+    hooks = WatchHooks if guard.attribution == "per-test" else ControllerWatchHooks
+    config.pluginmanager.register(hooks(guard, report), WATCH_HOOKS)
+
+
+def uninstall_guard_hooks(config: pytest.Config) -> None:
+    for name in (GUARD_HOOKS, WATCH_HOOKS):
+        hooks = config.pluginmanager.get_plugin(name)
+        if hooks is not None:
+            config.pluginmanager.unregister(hooks)

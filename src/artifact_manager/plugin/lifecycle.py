@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from artifact_manager.plugin.report import ArtifactRecord
 from artifact_manager.reporting.page import format_size
 from artifact_manager.storage.checksum import sha256_file
 from artifact_manager.storage.cleanup import TreeFile, tree_files
-from artifact_manager.testmode import ForcedTestMode, forced_test_mode
+from artifact_manager.testmode import ForcedTestMode
 
 __all__ = ["MARKER_KEYS", "Finished", "Lifecycle", "config_for_item"]
 
@@ -86,8 +85,7 @@ def config_for_item(
 
 @dataclass
 class _Attempt:
-    #: Undone when the attempt finishes: the forced test mode.
-    undo: ExitStack
+    #: The forced test mode, on from setup to :meth:`close`.
     activation: ForcedTestMode
     dirs: AttemptDirs
     config: ArtifactConfig | None = None
@@ -96,6 +94,13 @@ class _Attempt:
     @property
     def test_name(self) -> str:
         return self.activation.test_name
+
+    def close(self) -> None:
+        """Stop forcing test mode, then release the locks: no lock outlives the attempt."""
+        try:
+            self.activation.deactivate()
+        finally:
+            self.dirs.release()
 
 
 _ATTEMPT = pytest.StashKey[_Attempt]()
@@ -146,10 +151,9 @@ class Lifecycle:
             else functools.partial(nodeid_to_test_name, item.nodeid)
         )
         dirs = self.dirs.attempt(item.nodeid)
-        undo = ExitStack()
-        undo.callback(dirs.release)  # whatever happens, no lock outlives the attempt
-        activation = undo.enter_context(forced_test_mode(name, claimer=dirs))
-        item.stash[_ATTEMPT] = _Attempt(undo, activation, dirs, config)
+        activation = ForcedTestMode(name, dirs)
+        activation.activate()  # off again in _Attempt.close, when the attempt finishes
+        item.stash[_ATTEMPT] = _Attempt(activation, dirs, config)
         self._open[item.nodeid] = item
 
     def note(self, item: pytest.Item, report: pytest.TestReport) -> None:
@@ -180,17 +184,19 @@ class Lifecycle:
         if outcome is None:
             outcome = "failed" if failed else "skipped" if "skipped" in outcomes else "passed"
         if config is None:
-            attempt.undo.close()
+            attempt.close()
             return Finished(item.nodeid, outcome, None)
         layout = Layout.from_config(config)
         own_root = layout.test_root
         assert own_root is not None
-        with attempt.undo:
+        try:
             roots = [r for r in attempt.activation.created_roots if os.path.lexists(r)]
             keep = self.settings.keeps(failed) and bool(roots)
             entries = _entries(roots, own_root) if with_files or keep else []
             files = [_describe(name, e) for name, e in entries] if with_files else []
             attempt.dirs.finish(roots, keep=keep, outcome=outcome)
+        finally:
+            attempt.close()
         record = ArtifactRecord(
             nodeid=item.nodeid,
             test_name=attempt.test_name,

@@ -18,9 +18,7 @@ from artifact_manager.plugin.factory import ArtifactManagerFactory
 from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
 from artifact_manager.plugin.options import PluginSettings
-from artifact_manager.plugin.outputs import landlock_blind_spots
 from artifact_manager.plugin.report import ArtifactRecord, ArtifactReport, run_identity
-from artifact_manager.reporting import write_html
 from artifact_manager.storage.cleanup import tree_files
 from artifact_manager.storage.retention import SessionInfo
 from artifact_manager.storage.trash import Trash
@@ -42,7 +40,14 @@ class SessionState:
     report: ArtifactReport = field(default_factory=ArtifactReport)
 
     def __post_init__(self) -> None:
-        self.trash = Trash(owner=f"pytest session {self.session.id}")
+        settings = self.settings
+        self.guard = GuardSession.build(
+            settings.guard, settings.data_root, settings.protect, settings.allow
+        )
+        self.trash = Trash(
+            owner=f"pytest session {self.session.id}",
+            on_thread_start=self.guard.ignore_this_thread,
+        )
         self.dirs = TestDirs(
             self.settings,
             self.session,
@@ -50,10 +55,6 @@ class SessionState:
             reaps_at_start=not self.is_worker,
         )
         self.lifecycle = Lifecycle(self.settings, self.dirs)
-        settings = self.settings
-        self.guard = GuardSession.build(
-            settings.guard, settings.data_root, settings.protect, settings.allow
-        )
         self.factory = ArtifactManagerFactory(self.settings, self.dirs)
 
     @classmethod
@@ -98,6 +99,8 @@ class SessionState:
         that would be made where Landlock forbids it stop the session now, not at its end."""
         if self.is_worker or self.guard.strict_mechanism != "landlock":
             return
+        from artifact_manager.plugin.outputs import landlock_blind_spots
+
         problems = landlock_blind_spots(config, self.guard.policy.roots)
         if problems:
             raise pytest.UsageError(
@@ -125,6 +128,8 @@ class SessionState:
             if self.settings.report_path is not None:
                 self.report.write(self.settings.report_path, run)
             if self.settings.html_path is not None:
+                from artifact_manager.reporting import write_html
+
                 write_html(self.report.to_json(run), self.settings.html_path)
             # A worker keeps its session locks until its process exits: the controller takes
             # them over in pytest_testnodedown first, so this session's shared dirs never look

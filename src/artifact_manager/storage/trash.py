@@ -9,7 +9,12 @@ dirs to a garbage name and deletes them later; :class:`Trash` does the same:
   beside it (same dir tree, so same file system: the rename is atomic). From then on the
   path is gone for everyone who looks it up by name.
 - A background thread deletes what is in the bins (symlink-safe, as
-  :func:`~artifact_manager.storage.cleanup.remove_tree`); :meth:`Trash.close` waits for it.
+  :func:`~artifact_manager.storage.cleanup.remove_tree`): in batches, once ``backlog`` paths
+  are waiting, and the rest when :meth:`Trash.close` runs (it waits for the thread). Deleting
+  while the tests run costs them more than deleting at the end: the thread and the tests take
+  turns on one interpreter lock, and dirs deleted right after their creation cost the file
+  system more (``docs/performance.md``). pytest's ``tmp_path`` keeps every dir of its last
+  three runs; a trash holds at most ``backlog`` discarded paths until the end.
 - Each bin is locked by the process filling it. A bin whose lock is free belongs to a process
   that died before emptying it (SIGKILL, a crashed xdist worker): the first trash opened
   beside it later empties it too.
@@ -26,6 +31,7 @@ import os
 import queue
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from artifact_manager.errors import ArtifactLockTimeout
@@ -33,11 +39,13 @@ from artifact_manager.layout import INTERNAL_PREFIX
 from artifact_manager.storage.cleanup import remove_tree
 from artifact_manager.storage.locks import HeldLock, acquire
 
-__all__ = ["TRASH_DIRNAME", "Trash", "empty_stale_bins"]
+__all__ = ["DEFAULT_BACKLOG", "TRASH_DIRNAME", "Trash", "empty_stale_bins"]
 
 #: The dir of bins, beside the dirs discarded into it.
 TRASH_DIRNAME = INTERNAL_PREFIX + "trash"
 _LOCK_SUFFIX = ".lock"
+#: Discarded paths a trash keeps before its thread starts deleting them.
+DEFAULT_BACKLOG = 1000
 
 
 def empty_stale_bins(trash_dir: Path) -> list[Path]:
@@ -67,11 +75,21 @@ class Trash:
     """The bins of one process and the thread that empties them.
 
     ``owner`` is written into each bin's lock (who to blame for a bin that is never emptied).
-    Not fork-safe: a child process makes its own.
+    ``on_thread_start`` is called first in the thread that empties the bins (the plugin
+    tells its guard to leave that thread alone). ``backlog``: discarded paths kept before
+    the thread deletes them (``0``: at once). Not fork-safe: a child process makes its own.
     """
 
-    def __init__(self, owner: str) -> None:
+    def __init__(
+        self,
+        owner: str,
+        on_thread_start: Callable[[], None] | None = None,
+        backlog: int = DEFAULT_BACKLOG,
+    ) -> None:
         self._owner = owner
+        self._on_thread_start = on_thread_start
+        self._backlog = backlog
+        self._pending: list[Path] = []
         self._bins: dict[Path, tuple[Path, HeldLock]] = {}  # trash dir -> own bin, its lock
         self._names = itertools.count()
         self._queue: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
@@ -94,7 +112,13 @@ class Trash:
         except OSError:
             remove_tree(path)  # cannot be moved aside: remove it where it is
             return
-        self._queue.put(target)
+        with self._guard:
+            self._pending.append(target)
+            if len(self._pending) < self._backlog:
+                return
+            batch, self._pending = self._pending, []
+        for item in batch:
+            self._queue.put(item)
 
     def close(self) -> list[str]:
         """Wait until everything discarded is deleted and release the bins.
@@ -106,6 +130,9 @@ class Trash:
         with self._guard:
             thread, self._thread = self._thread, None
             bins, self._bins = self._bins, {}
+            pending, self._pending = self._pending, []
+        for item in pending:
+            self._queue.put(item)
         if thread is not None:
             self._queue.put(None)
             thread.join()
@@ -144,6 +171,8 @@ class Trash:
         return bin_dir
 
     def _empty(self) -> None:
+        if self._on_thread_start is not None:
+            self._on_thread_start()
         while True:
             item = self._queue.get()
             if item is None:
