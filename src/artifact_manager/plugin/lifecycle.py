@@ -33,7 +33,7 @@ from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.dirs import AttemptDirs, TestDirs
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import ArtifactRecord
-from artifact_manager.reporting.page import format_size
+from artifact_manager.reporting.sizes import format_size
 from artifact_manager.storage.checksum import sha256_file
 from artifact_manager.storage.cleanup import TreeFile, tree_files
 from artifact_manager.testmode import ForcedTestMode

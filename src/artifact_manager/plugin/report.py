@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from artifact_manager.reporting.page import format_size
 from artifact_manager.reporting.schema import plugin_version, utc_timestamp, write_report
+from artifact_manager.reporting.sizes import format_size
 from artifact_manager.storage.retention import SessionInfo
 from artifact_manager.violations import Violation
 

@@ -30,6 +30,7 @@ from artifact_manager.reporting.previews import (
     TablePreview,
     preview_file,
 )
+from artifact_manager.reporting.sizes import format_size
 from artifact_manager.storage.atomic import replace_text
 from artifact_manager.storage.retention import KeepMarker
 from artifact_manager.violations import Violation
@@ -41,18 +42,6 @@ PREVIEW_ROWS = 10
 #: Characters of the sha256 shown (the full digest is in the cell's title).
 SHORT_SHA = 12
 _RANK = {"failed": 0, "error": 0}
-
-
-def format_size(size: int) -> str:
-    """``1536`` -> ``"1.5 KiB"``."""
-    if size < 1024:
-        return f"{size} B"
-    value = size / 1024
-    for unit in ("KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 def _e(value: object) -> str:
