@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from artifact_manager.config import ArtifactConfig, Coverage
 from artifact_manager.errors import ArtifactUsageError
 from artifact_manager.layout import Layout
-from artifact_manager.manager import ArtifactManager
 from artifact_manager.plugin.dirs import TestDirs
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.testmode import active_forced_test_mode
+
+if TYPE_CHECKING:
+    from artifact_manager.manager import ArtifactManager
 
 __all__ = ["SHARED_BUILDS", "ArtifactManagerFactory"]
 
@@ -68,6 +71,8 @@ class ArtifactManagerFactory:
             root = Layout.from_config(config).test_root
             assert root is not None
             self._dirs.prepare_shared(root, name)
+        from artifact_manager.manager import ArtifactManager  # the library, on first use
+
         return ArtifactManager(config)
 
     def get_or_build(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from artifact_manager.config import ArtifactConfig
-from artifact_manager.manager import ArtifactManager
 from artifact_manager.plugin.factory import ArtifactManagerFactory
 from artifact_manager.plugin.session import state_of
+
+if TYPE_CHECKING:
+    from artifact_manager.manager import ArtifactManager
 
 __all__ = [
     "artifact_config",
@@ -39,6 +42,8 @@ def artifact_manager(artifact_config: ArtifactConfig) -> ArtifactManager:
     The dir (``<root>/<source>/<build>/<model>_eval/tests/<test name>/``) is emptied before
     the test and deleted after it unless ``--keep-artifacts`` keeps it.
     """
+    from artifact_manager.manager import ArtifactManager  # the library, on first use
+
     return ArtifactManager(artifact_config)
 
 
