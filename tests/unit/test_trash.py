@@ -127,3 +127,27 @@ def test_the_bin_of_a_killed_process_is_emptied_by_the_next_session(tmp_path):
     trash.discard(make_tree(tmp_path / "t2"))
     assert trash.close() == []
     assert bins(tmp_path) == []
+
+
+def test_short_of_space_the_backlog_is_not_kept(tmp_path):
+    """While the file system has less free space than ``low_space`` (here: more bytes than
+    any disk has), every discarded dir is deleted at once, backlog or not."""
+    trash = Trash(owner="test", backlog=1000, low_space=2**62)
+    trash.discard(make_tree(tmp_path / "t1"))
+    (bin_name,) = [n for n in bins(tmp_path) if not n.endswith(".lock")]
+    bin_dir = tmp_path / TRASH_DIRNAME / bin_name
+    deadline = time.monotonic() + 30
+    while os.listdir(bin_dir):  # deleted before close
+        assert time.monotonic() < deadline, os.listdir(bin_dir)
+        time.sleep(0.01)
+    assert trash.close() == []
+
+
+def test_with_space_to_spare_the_backlog_waits_for_close(tmp_path):
+    trash = Trash(owner="test", backlog=1000, low_space=0)
+    trash.discard(make_tree(tmp_path / "t1"))
+    (bin_name,) = [n for n in bins(tmp_path) if not n.endswith(".lock")]
+    time.sleep(0.2)  # the thread would have deleted it by now, were it asked to
+    assert os.listdir(tmp_path / TRASH_DIRNAME / bin_name) == ["0-t1"]
+    assert trash.close() == []
+    assert bins(tmp_path) == []

@@ -14,7 +14,8 @@ dirs to a garbage name and deletes them later; :class:`Trash` does the same:
   while the tests run costs them more than deleting at the end: the thread and the tests take
   turns on one interpreter lock, and dirs deleted right after their creation cost the file
   system more (``docs/performance.md``). pytest's ``tmp_path`` keeps every dir of its last
-  three runs; a trash holds at most ``backlog`` discarded paths until the end.
+  three runs; a trash holds at most ``backlog`` discarded paths until the end, and none while
+  the file system runs short of free space (tests with large artifacts get it back at once).
 - Each bin is locked by the process filling it. A bin whose lock is free belongs to a process
   that died before emptying it (SIGKILL, a crashed xdist worker): the first trash opened
   beside it later empties it too.
@@ -46,6 +47,12 @@ TRASH_DIRNAME = INTERNAL_PREFIX + "trash"
 _LOCK_SUFFIX = ".lock"
 #: Discarded paths a trash keeps before its thread starts deleting them.
 DEFAULT_BACKLOG = 1000
+#: A trash deletes at once, backlog or not, while its file system has less free space than
+#: this share of its size ...
+LOW_SPACE_SHARE = 0.10
+#: ... or than this many bytes: tests that write large artifacts never wait for the end of
+#: the session to get their space back when space runs short.
+LOW_SPACE_BYTES = 2 * 1024**3
 
 
 def empty_stale_bins(trash_dir: Path) -> list[Path]:
@@ -77,7 +84,10 @@ class Trash:
     ``owner`` is written into each bin's lock (who to blame for a bin that is never emptied).
     ``on_thread_start`` is called first in the thread that empties the bins (the plugin
     tells its guard to leave that thread alone). ``backlog``: discarded paths kept before
-    the thread deletes them (``0``: at once). Not fork-safe: a child process makes its own.
+    the thread deletes them (``0``: at once); they are deleted at once anyway while the file
+    system has less than ``low_space`` bytes free (default: the larger of
+    :data:`LOW_SPACE_SHARE` of its size and :data:`LOW_SPACE_BYTES`). Not fork-safe: a child
+    process makes its own.
     """
 
     def __init__(
@@ -85,10 +95,12 @@ class Trash:
         owner: str,
         on_thread_start: Callable[[], None] | None = None,
         backlog: int = DEFAULT_BACKLOG,
+        low_space: int | None = None,
     ) -> None:
         self._owner = owner
         self._on_thread_start = on_thread_start
         self._backlog = backlog
+        self._low_space = low_space
         self._pending: list[Path] = []
         self._bins: dict[Path, tuple[Path, HeldLock]] = {}  # trash dir -> own bin, its lock
         self._names = itertools.count()
@@ -112,13 +124,26 @@ class Trash:
         except OSError:
             remove_tree(path)  # cannot be moved aside: remove it where it is
             return
+        short = self._space_is_short(target.parent)
         with self._guard:
             self._pending.append(target)
-            if len(self._pending) < self._backlog:
+            if len(self._pending) < self._backlog and not short:
                 return
             batch, self._pending = self._pending, []
         for item in batch:
             self._queue.put(item)
+
+    def _space_is_short(self, bin_dir: Path) -> bool:
+        """Whether the bin's file system has less free space than the threshold (one
+        ``statvfs``, ~2 us)."""
+        try:
+            info = os.statvfs(bin_dir)
+        except (OSError, AttributeError):  # no statvfs (Windows): go by the backlog alone
+            return False
+        floor = self._low_space
+        if floor is None:
+            floor = max(int(info.f_blocks * info.f_frsize * LOW_SPACE_SHARE), LOW_SPACE_BYTES)
+        return info.f_bavail * info.f_frsize < floor
 
     def close(self) -> list[str]:
         """Wait until everything discarded is deleted and release the bins.
