@@ -7,8 +7,9 @@ session pays for what it imports.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from artifact_manager.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from artifact_manager.regression.compare import CompareOptions, compare_tables
@@ -43,22 +44,21 @@ __all__ = [
     "write_baseline",
 ]
 
-_MODULE_OF = {
-    "CompareOptions": "compare",
-    "compare_tables": "compare",
-    "ColumnDiff": "diff",
-    "TableDiff": "diff",
+_MODULES = {
+    "BASELINES_DIR": "artifact_manager.regression.store",
+    "BaselineMismatchError": "artifact_manager.regression.store",
+    "ColumnDiff": "artifact_manager.regression.diff",
+    "CompareOptions": "artifact_manager.regression.compare",
+    "TableDiff": "artifact_manager.regression.diff",
+    "baseline_dir": "artifact_manager.regression.store",
+    "baseline_path": "artifact_manager.regression.store",
+    "compare_tables": "artifact_manager.regression.compare",
+    "find_unused": "artifact_manager.regression.store",
+    "list_baselines": "artifact_manager.regression.store",
+    "owner_of": "artifact_manager.regression.store",
+    "prune": "artifact_manager.regression.store",
+    "read_baseline": "artifact_manager.regression.store",
+    "write_baseline": "artifact_manager.regression.store",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(f"{__name__}.{_MODULE_OF.get(name, 'store')}")
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)

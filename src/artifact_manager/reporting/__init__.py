@@ -11,8 +11,9 @@ page is written.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from artifact_manager.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from artifact_manager.reporting.merge import merge_reports
@@ -32,23 +33,14 @@ __all__ = [
 ]
 
 _MODULES = {
-    "ImagePreview": "previews",
-    "TablePreview": "previews",
-    "merge_reports": "merge",
-    "preview_file": "previews",
-    "read_report": "schema",
-    "render_html": "page",
-    "write_html": "page",
-    "write_report": "schema",
+    "ImagePreview": "artifact_manager.reporting.previews",
+    "TablePreview": "artifact_manager.reporting.previews",
+    "merge_reports": "artifact_manager.reporting.merge",
+    "preview_file": "artifact_manager.reporting.previews",
+    "read_report": "artifact_manager.reporting.schema",
+    "render_html": "artifact_manager.reporting.page",
+    "write_html": "artifact_manager.reporting.page",
+    "write_report": "artifact_manager.reporting.schema",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(globals(), _MODULES)
