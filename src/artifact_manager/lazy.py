@@ -19,16 +19,21 @@ def lazy_exports(
     package: MutableMapping[str, Any], modules: Mapping[str, str]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """The ``__getattr__`` and ``__dir__`` of the package whose ``globals()`` is
-    ``package``: ``modules`` maps each lazy name to the module it lives in."""
+    ``package``: ``modules`` maps each lazy name to the module it lives in.
+
+    A name is looked up in its module at every access, not stored in the package: a module
+    that is dropped from ``sys.modules`` and imported again (pytester's in-process runs do
+    this to every module a run imported) then gives its new classes, not stale ones that
+    see none of the new modules' state (a stale ``ArtifactConfig`` would not see the forced
+    test mode of the running test).
+    """
     name_of_package = package["__name__"]
 
     def __getattr__(name: str) -> Any:
         module = modules.get(name)
         if module is None:
             raise AttributeError(f"module {name_of_package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
-        package[name] = value  # from now on a plain attribute
-        return value
+        return getattr(importlib.import_module(module), name)
 
     def __dir__() -> list[str]:
         return sorted({*package, *package["__all__"]})

@@ -61,7 +61,6 @@ class ForcedTestMode:
         self.claimer = claimer
         #: The test roots of the forced name that managers were made for, in claim order.
         self.created_roots: list[Path] = []
-        self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"ForcedTestMode({self._name or self._name_of!r})"
@@ -82,9 +81,9 @@ class ForcedTestMode:
 
     def claim_root(self, root: Path) -> None:
         """Called by ``ArtifactManager()`` for a test root of the forced name: the first time,
-        the claimer claims it (under this activation's lock: a second thread making a manager
-        for the same root waits), then it is recorded; if claiming raises, it is not."""
-        with self._lock:
+        the claimer claims it (under the claim lock: a second thread making a manager for
+        the same root waits), then it is recorded; if claiming raises, it is not."""
+        with _claim_lock:
             if root in self.created_roots:
                 return
             if self.claimer is not None:
@@ -106,6 +105,9 @@ class ForcedTestMode:
 
 _stack: list[ForcedTestMode] = []
 _stack_lock = threading.Lock()
+#: Serializes claims (rare: a test's first manager per root). One for all activations, so
+#: that an activation, made for every test, costs no lock of its own.
+_claim_lock = threading.RLock()
 
 
 def active_forced_test_mode() -> ForcedTestMode | None:

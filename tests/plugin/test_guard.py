@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -87,6 +88,85 @@ def test_violation_in_a_session_fixture_names_the_fixture(pytester, production):
         ["*fixture 'reference' (session-scoped) (while setting up *test_uses_reference)*"]
     )
     assert not (production / "ref.tsv").exists()
+
+
+def test_violations_name_the_innermost_fixture_being_set_up(pytester, production):
+    # Found on the stack when the violation is recorded (no hook runs around each fixture):
+    # a fixture's dependency is set up inside it; one asked for in the test body too.
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        P = {str(production)!r}
+
+        def write(name):
+            try:
+                open(f"{{P}}/{{name}}", "w")
+            except Exception:
+                pass  # recorded all the same
+
+        @pytest.fixture
+        def inner():
+            write("inner.tsv")
+
+        @pytest.fixture
+        def outer(inner):
+            write("outer.tsv")
+
+        @pytest.fixture(scope="module")
+        def late():
+            write("late.tsv")
+
+        def test_nested(outer):
+            write("body.tsv")
+
+        def test_asks_late(request):
+            request.getfixturevalue("late")
+        """
+    )
+    result = pytester.runpytest_subprocess("--artifacts-report", "report.json")
+    result.assert_outcomes(errors=1, failed=1)
+    report = json.loads((pytester.path / "report.json").read_text())
+    found = {
+        (Path(v["path"]).name, v["phase"], v["fixture"])
+        for test in report["tests"]
+        for v in test["violations"]
+    }
+    assert found == {
+        ("inner.tsv", "setup", "'inner' (function-scoped)"),
+        ("outer.tsv", "setup", "'outer' (function-scoped)"),
+        ("late.tsv", "call", "'late' (module-scoped)"),
+    }
+    assert sorted(path.name for path in production.iterdir()) == ["p.tsv"]
+
+
+def test_a_write_after_a_phase_report_is_charged_to_the_next_phase(pytester, production):
+    # The guard arms the next phase as the previous phase's report is made: a write by another
+    # plugin's logreport hook fails the phase that follows; after the teardown report the test
+    # is over (the watcher reports the change at session level).
+    pytester.makeconftest(
+        f"""
+        def pytest_runtest_logreport(report):
+            try:
+                open({str(production)!r} + f"/after-{{report.when}}.tsv", "w")
+            except Exception:
+                pass  # a hook that raised would stop the session
+        """
+    )
+    pytester.makepyfile("def test_a():\n    pass\n")
+    result = pytester.runpytest_subprocess("--artifacts-report", "report.json")
+    result.assert_outcomes(failed=1, errors=1)  # the call fails, then the teardown errors
+    report = json.loads((pytester.path / "report.json").read_text())
+    (test,) = report["tests"]
+    charged = {(Path(v["path"]).name, v["phase"], v["layer"]) for v in test["violations"]}
+    assert charged == {
+        ("after-setup.tsv", "call", "prevented"),
+        ("after-call.tsv", "teardown", "prevented"),
+    }
+    session = {(Path(v["path"]).name, v["phase"]) for v in report["violations"]}
+    assert session == {("after-teardown.tsv", "session")}
+    assert (production / "after-teardown.tsv").exists()  # no test was running: seen, not stopped
+    assert not (production / "after-setup.tsv").exists()
 
 
 def test_xfail_does_not_hide_a_violation(pytester, production):

@@ -32,3 +32,20 @@ def test_loading_the_plugin_does_not_import_the_library():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_name_follows_its_module_when_that_is_imported_again():
+    # pytester's in-process runs drop the modules a run imported; the next run imports them
+    # again. The package must hand out the new module's class, not a stale one.
+    import artifact_manager
+    import artifact_manager.naming
+
+    first = artifact_manager.nodeid_to_test_name
+    saved = sys.modules.pop("artifact_manager.naming")
+    try:
+        fresh = artifact_manager.nodeid_to_test_name
+        assert fresh is sys.modules["artifact_manager.naming"].nodeid_to_test_name
+        assert fresh is not first
+    finally:
+        sys.modules["artifact_manager.naming"] = saved
+    assert artifact_manager.nodeid_to_test_name is first

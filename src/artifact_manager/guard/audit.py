@@ -54,9 +54,10 @@ class Checker:
     policy: GuardPolicy
     test: str = "<no test>"
     phase: str = "setup"
-    #: The fixture being set up, as ``(name, scope)`` (shown as ``'name' (scope-scoped)``
-    #: only in a violation), or ``None``.
-    fixture: tuple[str, str] | None = None
+    #: Asked when a violation is recorded (in the thread that made the change): the fixture
+    #: being set up, as ``'name' (scope-scoped)``, or ``""``. The plugin looks for it on the
+    #: stack, so nothing runs around each fixture.
+    locate_fixture: Callable[[], str] | None = None
     violations: list[Violation] = field(default_factory=list)
     resolver: Resolver = field(default_factory=Resolver)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -66,7 +67,6 @@ class Checker:
         before they are trusted (see :mod:`~artifact_manager.guard.resolution`)."""
         self.test = test
         self.phase = phase
-        self.fixture = None
         self.resolver.new_phase()
 
     def check(self, path: str, operation: str, layer: str = "prevented", op: str = "write") -> None:
@@ -82,7 +82,7 @@ class Checker:
             return
         if op == "mkdir" and os.path.isdir(path):
             return
-        fixture = f"{self.fixture[0]!r} ({self.fixture[1]}-scoped)" if self.fixture else ""
+        fixture = self.locate_fixture() if self.locate_fixture is not None else ""
         violation = Violation(self.test, self.phase, real, operation, layer, fixture)
         with self._lock:
             self.violations.append(violation)

@@ -5,8 +5,6 @@ Hooks only, in lifecycle order; each delegates to the plugin's modules.
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
 import pytest
 
 from artifact_manager.plugin.baselines import (
@@ -20,15 +18,10 @@ from artifact_manager.plugin.fixtures import (
     artifact_manager_factory,
     test_artifacts_dir,
 )
-from artifact_manager.plugin.guarding import (
-    GUARD_HOOKS,
-    GuardHooks,
-    check_exemption_markers,
-    install_watch_hooks,
-    uninstall_guard_hooks,
-)
+from artifact_manager.plugin.guarding import install_watch_hooks, uninstall_guard_hooks
+from artifact_manager.plugin.markers import note_markers, register_markers
 from artifact_manager.plugin.options import add_options
-from artifact_manager.plugin.report import attach
+from artifact_manager.plugin.running import RUN_HOOKS, RunHooks
 from artifact_manager.plugin.session import STATE_KEY, SessionState, state_of
 
 __all__ = [
@@ -47,22 +40,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "artifacts(source=..., build=..., base_model=..., coverage=...): "
-        "artifact layout for this test (the mode stays test)",
-    )
-    config.addinivalue_line(
-        "markers",
-        "allow_production_writes(reason=...): exempt this test from the production guard "
-        "(the reason is required)",
-    )
+    register_markers(config)
     state = SessionState.from_config(config)
     state.guard.check_strict_available()
     state.check_strict_outputs(config)
     config.stash[STATE_KEY] = state
-    if state.guard.active:
-        config.pluginmanager.register(GuardHooks(state.guard), GUARD_HOOKS)
+    junitxml = bool(config.getoption("xmlpath", None))
+    config.pluginmanager.register(RunHooks(state, junitxml=junitxml), RUN_HOOKS)
     if config.pluginmanager.hasplugin("xdist"):
         from artifact_manager.plugin.xdist import XdistHooks
 
@@ -87,6 +71,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    run_hooks = config.pluginmanager.get_plugin(RUN_HOOKS)
+    if run_hooks is not None:
+        config.pluginmanager.unregister(run_hooks)
     uninstall_guard_hooks(config)
     uninstall_baselines(config)
 
@@ -95,43 +82,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    check_exemption_markers(items)
+    note_markers(items)  # and a missing exemption reason is a usage error
 
 
-# -- running each test -------------------------------------------------------------------
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    # A plain tryfirst impl, not a wrapper: if starting fails (a lock held too long, a bad
-    # marker) the setup fails inside every other plugin's setup wrapper, as they expect.
-    state = state_of(item.config)
-    state.lifecycle.start(item)
-    state.guard.enter(item, "setup")
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    state = state_of(item.config)
-    if state.guard.active:
-        violations = state.guard.after_phase(item, report)  # watcher, exemption, verdict
-        if violations:
-            state.report.note_violations(item.nodeid, violations)
-    state.lifecycle.note(item, report)
-    state.report.note_duration(item.nodeid, report.when, report.duration)
-    if report.when == "teardown":
-        state.guard.leave()
-        with_files = state.settings.reports_files
-        finished = state.lifecycle.finish(
-            item, with_files=with_files or state.report.has_violations(item.nodeid)
-        )
-        state.report.add(item.nodeid, finished.outcome, finished.record)
-        if finished.claimed:
-            attach(item, report, finished, junitxml=bool(item.config.getoption("xmlpath", None)))
-    return report
+# -- running each test: plugin/running.py (RunHooks, registered at configure) -------------
 
 
 # -- reporting ---------------------------------------------------------------------------

@@ -41,6 +41,7 @@ __all__ = [
 
 PAYLOAD_KEY = "artifact_manager_baselines"
 HOOKS_NAME = "artifact_manager.baselines"
+ATTEMPT_HOOKS_NAME = "artifact_manager.baselines.attempts"
 XDIST_HOOKS_NAME = "artifact_manager.baselines.xdist"
 _OUTCOME_RANK = {"passed": 0, "rerun": 1, "skipped": 2, "failed": 3}
 
@@ -58,6 +59,10 @@ class BaselineSession:
     #: Node ids of the final collection; outcome of each finished test's last attempt.
     collected: set[str] = field(default_factory=set)
     outcomes: dict[str, str] = field(default_factory=dict)
+    #: Whether each test's outcome is tracked (:class:`BaselineAttemptHooks`): on the xdist
+    #: controller, and in a serial session whose modules had baselines when collected (else
+    #: no baseline can be unused, and no test pays for the tracking).
+    tracking: bool = False
     #: Why this run cannot judge unused baselines (empty: it can).
     partial: list[str] = field(default_factory=list)
     unused: list[Path] = field(default_factory=list)
@@ -90,6 +95,8 @@ class BaselineSession:
 
     def judge(self, config: pytest.Config) -> None:
         """Controller or serial session: list (and prune) unused baselines after a full run."""
+        if not self.tracking:
+            return  # no baselines at collection: none can be unused
         self._check_arguments(config)
         unfinished = self.collected - set(self.outcomes)
         if unfinished:
@@ -183,7 +190,6 @@ class BaselineHooks:
         self._session = session
         self._modules: dict[str, str] = {}  # collector node id -> module path, until reported
         self._produced: set[str] = set()
-        self._attempts: dict[str, str] = {}
 
     # -- collection ------------------------------------------------------------------------
 
@@ -210,11 +216,17 @@ class BaselineHooks:
         if self._produced - collected:
             self._session.not_full("a plugin dropped collected tests")
         self._session.collected.update(collected)
+        state = self._session
+        if not state.is_worker and any(
+            store.list_baselines(store.baseline_dir(Path(m))) for m in state.modules
+        ):
+            track_attempts(session.config)
 
     # -- running ---------------------------------------------------------------------------
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self._session.note_attempt(report, self._attempts)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if session.config.pluginmanager.getplugin("dsession") is not None:
+            track_attempts(session.config)  # the xdist controller: workers' baselines unknown
 
     # -- the end ---------------------------------------------------------------------------
 
@@ -238,6 +250,26 @@ class BaselineHooks:
             terminalreporter.write_sep("-", "table baselines")
             for line in lines:
                 terminalreporter.write_line(line)
+
+
+class BaselineAttemptHooks:
+    """Each test's outcome, for judging unused baselines (see
+    :attr:`BaselineSession.tracking`)."""
+
+    def __init__(self, session: BaselineSession) -> None:
+        self._session = session
+        self._attempts: dict[str, str] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._session.note_attempt(report, self._attempts)
+
+
+def track_attempts(config: pytest.Config) -> None:
+    """Track each test's outcome from now on (once per session)."""
+    session = config.stash[BASELINES_KEY]
+    if not session.tracking:
+        session.tracking = True
+        config.pluginmanager.register(BaselineAttemptHooks(session), ATTEMPT_HOOKS_NAME)
 
 
 class BaselineXdistHooks:
@@ -264,7 +296,7 @@ def install_baselines(config: pytest.Config) -> None:
 
 
 def uninstall_baselines(config: pytest.Config) -> None:
-    for name in (HOOKS_NAME, XDIST_HOOKS_NAME):
+    for name in (HOOKS_NAME, ATTEMPT_HOOKS_NAME, XDIST_HOOKS_NAME):
         hooks = config.pluginmanager.get_plugin(name)
         if hooks is not None:
             config.pluginmanager.unregister(hooks)

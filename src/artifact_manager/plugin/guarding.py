@@ -6,11 +6,13 @@ Precedence: ``@pytest.mark.allow_production_writes(reason=...)`` (exempts one te
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
 import pytest
@@ -30,17 +32,13 @@ if TYPE_CHECKING:
 # where they are used: a session that does not need them does not pay for their import.
 
 __all__ = [
-    "GUARD_HOOKS",
     "GUARD_MODES",
     "WATCH_HOOKS",
     "ControllerWatchHooks",
-    "GuardHooks",
     "GuardMode",
     "GuardSession",
-    "WatchHooks",
-    "check_exemption_markers",
+    "fixture_being_set_up",
     "install_watch_hooks",
-    "is_exempt",
     "uninstall_guard_hooks",
 ]
 
@@ -49,24 +47,7 @@ GuardMode = Literal["off", "on", "strict"]
 #: controller: changes are blamed on the tests running at the time).
 Attribution = Literal["per-test", "session"]
 GUARD_MODES: tuple[GuardMode, ...] = ("off", "on", "strict")
-MARKER = "allow_production_writes"
 _GRACE = 1.0  # seconds a finished test stays a suspect (see GuardSession.recently_finished)
-
-
-def _reason(marker: pytest.Mark) -> object:
-    return marker.kwargs.get("reason", marker.args[0] if marker.args else None)
-
-
-def check_exemption_markers(items: Sequence[pytest.Item]) -> None:
-    """A missing or empty reason on the exemption marker is a usage error."""
-    for item in items:
-        for marker in item.iter_markers(MARKER):
-            reason = _reason(marker)
-            if not isinstance(reason, str) or not reason.strip():
-                raise pytest.UsageError(
-                    f"{item.nodeid}: @pytest.mark.{MARKER} needs a reason, e.g. "
-                    f'@pytest.mark.{MARKER}(reason="regenerates the reference build")'
-                )
 
 
 def expects_guard(item: pytest.Item) -> bool:
@@ -77,15 +58,24 @@ def expects_guard(item: pytest.Item) -> bool:
     return ProductionWriteError in expected
 
 
-_EXEMPT = pytest.StashKey[bool]()
+def fixture_being_set_up() -> str:
+    """The fixture whose setup is running in this thread, as ``'name' (scope-scoped)``, or
+    ``""``.
 
-
-def is_exempt(item: pytest.Item) -> bool:
-    """True for a test marked ``allow_production_writes`` (looked up once per item)."""
-    exempt = item.stash.get(_EXEMPT, None)
-    if exempt is None:
-        exempt = item.stash[_EXEMPT] = item.get_closest_marker(MARKER) is not None
-    return exempt
+    Asked only when a violation is recorded: the innermost frame of a
+    ``pytest_fixture_setup`` hook on the stack (pytest's own, or any plugin's) holds the
+    ``fixturedef``. So no hook runs around every fixture of every test; a thread a fixture
+    started is not attributed to it (its stack does not lead back to the setup).
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "pytest_fixture_setup":
+            fixturedef = frame.f_locals.get("fixturedef")
+            name = getattr(fixturedef, "argname", None)
+            if isinstance(name, str):
+                return f"{name!r} ({getattr(fixturedef, 'scope', '?')}-scoped)"
+        frame = frame.f_back
+    return ""
 
 
 @dataclass
@@ -104,9 +94,11 @@ class GuardSession:
     exempt: set[str] = field(default_factory=set)
     #: Strict mode's kernel mechanism, as found at configure time.
     strict_mechanism: Mechanism | None = None
+    #: ``--setup-only``/``--setup-plan``: a passed setup is followed by the teardown.
+    setup_only: bool = False
 
     def __post_init__(self) -> None:
-        self.checker = Checker(self.policy)
+        self.checker = Checker(self.policy, locate_fixture=fixture_being_set_up)
 
     def install(self) -> None:
         """At session start (not at configure: ``pytest --help`` installs nothing): the audit
@@ -194,7 +186,7 @@ class GuardSession:
         self.watcher = Watcher()
         return found
 
-    def changes_of(self, item: pytest.Item, when: str) -> None:
+    def changes_of(self, item: pytest.Item, when: str, exempt: bool) -> None:
         """Serial: what changed during phase ``when`` of ``item`` becomes its violations.
 
         A watcher that is cheap to ask (inotify: one non-blocking read) is asked after every
@@ -206,7 +198,7 @@ class GuardSession:
                 return
             when = "test"
         changes = self.watcher.changes()
-        if not changes or is_exempt(item):
+        if not changes or exempt:
             return
         for change in changes:
             self.checker.violations.append(
@@ -230,16 +222,21 @@ class GuardSession:
             who = "no test (between tests, or outside the session)"
         return [Violation(who, "session", c.path, c.kind, "detected") for c in changes]
 
+    def between_tests(self) -> list[Violation]:
+        """Serial: what changed since the last test's teardown look (asked as the next test
+        starts), as session-level violations."""
+        if self.attribution != "per-test" or not self.active:
+            return []
+        return self.session_changes()
+
     def test_started(self, nodeid: str) -> list[Violation]:
-        if self.attribution == "per-test":
-            return self.session_changes()  # between tests
+        """xdist controller: a worker started ``nodeid``."""
         found = self.session_changes()
         self.running[nodeid] = None
         return found
 
     def test_finished(self, nodeid: str) -> list[Violation]:
-        if self.attribution == "per-test":
-            return []
+        """xdist controller: a worker finished ``nodeid``."""
         found = self.session_changes()
         self.running.pop(nodeid, None)
         self.recently_finished.append((nodeid, time.monotonic()))
@@ -254,37 +251,44 @@ class GuardSession:
 
     # -- around each phase of a test ---------------------------------------------------
 
-    def enter(self, item: pytest.Item, phase: str) -> None:
+    def enter(self, nodeid: str, phase: str, exempt: bool) -> None:
+        """Arm the guard for ``phase`` of test ``nodeid`` (disarm it for an exempt test)."""
         if self.mode == "off":
             return
-        if is_exempt(item):
+        if exempt:
             audit.disarm()
             return
-        self.checker.enter(item.nodeid, phase)
+        self.checker.enter(nodeid, phase)
         audit.arm(self.checker)
-
-    def enter_fixture(self, name: str, scope: str) -> tuple[str, str] | None:
-        previous = self.checker.fixture
-        self.checker.fixture = (name, scope)
-        return previous
-
-    def leave_fixture(self, previous: tuple[str, str] | None) -> None:
-        self.checker.fixture = previous
 
     def leave(self) -> None:
         if self.active:
             audit.disarm()
 
-    def after_phase(self, item: pytest.Item, report: pytest.TestReport) -> list[Violation]:
+    def after_phase(
+        self, item: pytest.Item, report: pytest.TestReport, exempt: bool
+    ) -> list[Violation]:
         """A phase of ``item`` ended (its report is made, not yet logged): what the watcher
-        saw (serial), the exemption marked for the xdist controller, and the verdict."""
+        saw (serial), the exemption marked for the xdist controller, and the verdict; then
+        the guard is armed for the next phase.
+
+        The next phase is armed here, not in a ``pytest_runtest_call``/``teardown`` hook of
+        its own (two hook calls less per test): the call if the setup passed (pytest runs it
+        then, unless ``--setup-only``), else the teardown. So a write by another plugin's
+        ``pytest_runtest_logreport`` is charged to the phase that follows it.
+        """
+        when = report.when
         if self.attribution == "per-test":
-            self.changes_of(item, report.when)  # what the watcher saw during this phase
-        if is_exempt(item):
+            self.changes_of(item, when, exempt)  # what the watcher saw during this phase
+        if exempt:
             report.artifact_manager_exempt = True  # type: ignore[attr-defined]  # for xdist
-        if not self.checker.violations:
-            return []  # the common case: nothing recorded at all
-        return self.judge(item, report)
+        violations = self.judge(item, report) if self.checker.violations else []
+        if when == "setup":
+            next_phase = "call" if report.passed and not self.setup_only else "teardown"
+            self.enter(item.nodeid, next_phase, exempt)
+        elif when == "call":
+            self.enter(item.nodeid, "teardown", exempt)
+        return violations
 
     def judge(self, item: pytest.Item, report: pytest.TestReport) -> list[Violation]:
         """Fail ``report`` if its phase of ``item`` saw violations; return them.
@@ -320,43 +324,13 @@ class GuardSession:
         return violations
 
 
-GUARD_HOOKS = "artifact_manager.guard"
 WATCH_HOOKS = "artifact_manager.guard.watch"
 
 
-class GuardHooks:
-    """The guard's own hooks, registered only when the guard is on (``off`` pays nothing).
-
-    They arm the guard for the call and the teardown (the setup is armed by the plugin's
-    setup hook, after the test's dir is set up) and attribute writes to the fixture being set
-    up.
-    """
-
-    def __init__(self, guard: GuardSession) -> None:
-        self._guard = guard
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> None:
-        self._guard.enter(item, "call")
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        self._guard.enter(item, "teardown")
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_fixture_setup(
-        self, fixturedef: pytest.FixtureDef[object]
-    ) -> Generator[None, object, object]:
-        previous = self._guard.enter_fixture(fixturedef.argname, fixturedef.scope)
-        try:
-            return (yield)
-        finally:
-            self._guard.leave_fixture(previous)
-
-
-class WatchHooks:
-    """Where the watcher runs (a serial session): changes seen between tests are reported
-    at session level. Registered by :func:`install_watch_hooks`."""
+class ControllerWatchHooks:
+    """On the xdist controller: the watcher's findings are blamed on the tests the workers
+    run at the time, as they report them starting and finishing. (A serial session looks
+    as each test starts, in the plugin's setup hook: no hook of its own.)"""
 
     def __init__(self, guard: GuardSession, report: ArtifactReport) -> None:
         self._guard = guard
@@ -366,11 +340,6 @@ class WatchHooks:
         found = self._guard.test_started(nodeid)
         if found:
             self._report.violations.extend(found)
-
-
-class ControllerWatchHooks(WatchHooks):
-    """On the xdist controller: the watcher's findings are blamed on the tests the workers
-    run at the time, as they report them starting and finishing."""
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if getattr(report, "artifact_manager_exempt", False):
@@ -383,16 +352,13 @@ class ControllerWatchHooks(WatchHooks):
 
 
 def install_watch_hooks(config: pytest.Config, guard: GuardSession, report: ArtifactReport) -> None:
-    """At session start, after :meth:`GuardSession.start_watching` (serial session or xdist
-    controller): the hooks that hand the watcher's findings to the report."""
-    if not guard.active:
-        return
-    hooks = WatchHooks if guard.attribution == "per-test" else ControllerWatchHooks
-    config.pluginmanager.register(hooks(guard, report), WATCH_HOOKS)
+    """At session start, after :meth:`GuardSession.start_watching`, on the xdist controller:
+    the hooks that blame the watcher's findings on the tests running at the time."""
+    if guard.active and guard.attribution == "session":
+        config.pluginmanager.register(ControllerWatchHooks(guard, report), WATCH_HOOKS)
 
 
 def uninstall_guard_hooks(config: pytest.Config) -> None:
-    for name in (GUARD_HOOKS, WATCH_HOOKS):
-        hooks = config.pluginmanager.get_plugin(name)
-        if hooks is not None:
-            config.pluginmanager.unregister(hooks)
+    hooks = config.pluginmanager.get_plugin(WATCH_HOOKS)
+    if hooks is not None:
+        config.pluginmanager.unregister(hooks)

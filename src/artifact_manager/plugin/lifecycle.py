@@ -31,6 +31,7 @@ from artifact_manager.errors import ArtifactConfigError
 from artifact_manager.layout import Layout
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.dirs import AttemptDirs, TestDirs
+from artifact_manager.plugin.markers import ARTIFACTS, has_artifacts_marker
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import ArtifactRecord
 from artifact_manager.reporting.sizes import format_size
@@ -38,13 +39,13 @@ from artifact_manager.storage.checksum import sha256_file
 from artifact_manager.storage.cleanup import TreeFile, tree_files
 from artifact_manager.testmode import ForcedTestMode
 
-__all__ = ["MARKER_KEYS", "Finished", "Lifecycle", "config_for_item"]
+__all__ = ["MARKER_KEYS", "Attempt", "Finished", "Lifecycle", "config_for_item"]
 
 MARKER_KEYS = ("source", "build", "base_model", "coverage")
 
 
 def _marker_overrides(item: pytest.Item) -> dict[str, Any]:
-    marker = item.get_closest_marker("artifacts")
+    marker = item.get_closest_marker(ARTIFACTS)
     if marker is None:
         return {}
     unknown = sorted(set(marker.kwargs) - set(MARKER_KEYS))
@@ -84,12 +85,16 @@ def config_for_item(
 
 
 @dataclass
-class _Attempt:
+class Attempt:
+    """One attempt of a test, from its setup to its teardown report."""
+
     #: The forced test mode, on from setup to :meth:`close`.
     activation: ForcedTestMode
     dirs: AttemptDirs
     config: ArtifactConfig | None = None
     outcomes: dict[str, str] = field(default_factory=dict)
+    #: Seconds of the phases so far.
+    duration: float = 0.0
 
     @property
     def test_name(self) -> str:
@@ -103,7 +108,7 @@ class _Attempt:
             self.dirs.release()
 
 
-_ATTEMPT = pytest.StashKey[_Attempt]()
+_ATTEMPT = pytest.StashKey[Attempt]()
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,8 @@ class Finished:
     kept_files: list[Path] = field(default_factory=list)
     #: Whether the attempt claimed any dir.
     claimed: bool = False
+    #: Seconds of its setup, call and teardown.
+    duration: float = 0.0
 
 
 @dataclass
@@ -138,30 +145,33 @@ class Lifecycle:
             attempt.config = config_for_item(item, self.settings, attempt.test_name)
         return attempt.config
 
-    def start(self, item: pytest.Item) -> None:
+    def start(self, item: pytest.Item) -> Attempt:
         """Force test mode for the attempt, with the attempt's dirs as the claim hook."""
         # A bad @pytest.mark.artifacts fails the setup now, whether or not the test uses it.
-        config = (
-            config_for_item(item, self.settings) if item.get_closest_marker("artifacts") else None
-        )
+        nodeid = item.nodeid
+        config = config_for_item(item, self.settings) if has_artifacts_marker(item) else None
         # The name is computed when a config first asks for it: most tests never do.
         name: str | Callable[[], str] = (
             config.test_name
             if config is not None and config.test_name
-            else functools.partial(nodeid_to_test_name, item.nodeid)
+            else functools.partial(nodeid_to_test_name, nodeid)
         )
-        dirs = self.dirs.attempt(item.nodeid)
+        dirs = self.dirs.attempt(nodeid)
         activation = ForcedTestMode(name, dirs)
-        activation.activate()  # off again in _Attempt.close, when the attempt finishes
-        item.stash[_ATTEMPT] = _Attempt(activation, dirs, config)
-        self._open[item.nodeid] = item
+        activation.activate()  # off again in Attempt.close, when the attempt finishes
+        attempt = item.stash[_ATTEMPT] = Attempt(activation, dirs, config)
+        self._open[nodeid] = item
+        return attempt
 
-    def note(self, item: pytest.Item, report: pytest.TestReport) -> None:
-        """Note a phase's outcome; a failed phase's report names the test's dirs."""
-        attempt = item.stash.get(_ATTEMPT, None)
-        if attempt is None:
-            return
+    def attempt_of(self, item: pytest.Item) -> Attempt | None:
+        """The running attempt of ``item`` (None outside one)."""
+        return item.stash.get(_ATTEMPT, None)
+
+    def note(self, attempt: Attempt, report: pytest.TestReport) -> None:
+        """Note a phase's outcome and duration; a failed phase's report names the test's
+        dirs."""
         attempt.outcomes[report.when] = report.outcome
+        attempt.duration += report.duration
         if report.failed and attempt.activation.created_roots:
             section = _dirs_section(attempt.activation.created_roots, self.settings.keep)
             report.sections.append(("artifacts", section))
@@ -173,19 +183,20 @@ class Lifecycle:
         (``interrupted``); otherwise worked out from the noted phases. Returns the attempt's
         outcome and, if it claimed a dir or files were asked for, its record.
         """
+        nodeid = item.nodeid
         attempt = item.stash.get(_ATTEMPT, None)
         if attempt is None:
-            return Finished(item.nodeid, "passed", None)
+            return Finished(nodeid, "passed", None)
         config = self.config_of(item) if with_files or attempt.activation.created_roots else None
         del item.stash[_ATTEMPT]
-        self._open.pop(item.nodeid, None)
-        outcomes = set(attempt.outcomes.values())
+        self._open.pop(nodeid, None)
+        outcomes = attempt.outcomes.values()
         failed = "failed" in outcomes
         if outcome is None:
             outcome = "failed" if failed else "skipped" if "skipped" in outcomes else "passed"
         if config is None:
             attempt.close()
-            return Finished(item.nodeid, outcome, None)
+            return Finished(nodeid, outcome, None, duration=attempt.duration)
         layout = Layout.from_config(config)
         own_root = layout.test_root
         assert own_root is not None
@@ -198,7 +209,7 @@ class Lifecycle:
         finally:
             attempt.close()
         record = ArtifactRecord(
-            nodeid=item.nodeid,
+            nodeid=nodeid,
             test_name=attempt.test_name,
             artifacts_dir=str(layout.artifacts_dir),
             test_root=str(own_root),
@@ -208,7 +219,7 @@ class Lifecycle:
             files=files,
         )
         kept_files = [e.path for _, e in entries] if keep else []
-        return Finished(item.nodeid, outcome, record, kept_files, claimed=bool(roots))
+        return Finished(nodeid, outcome, record, kept_files, bool(roots), attempt.duration)
 
     def finish_interrupted(self, with_files: bool) -> list[Finished]:
         """Finish the attempts that never got their teardown report (KeyboardInterrupt, or

@@ -64,17 +64,11 @@ class ArtifactReport:
     violations: list[Violation] = field(default_factory=list)
     #: Violations of each test (every attempt).
     test_violations: dict[str, list[Violation]] = field(default_factory=dict)
-    #: Seconds each running test has taken so far (setup starts an attempt afresh).
-    durations: dict[str, float] = field(default_factory=dict)
     #: Dirs removed at session start (or when a tests root was first used): left behind, or
     #: kept by sessions outside the retention window.
     reaped: list[str] = field(default_factory=list)
     #: xdist workers whose records were merged in (0: a serial session).
     workers: int = 0
-
-    def note_duration(self, nodeid: str, when: str, seconds: float) -> None:
-        start = 0.0 if when == "setup" else self.durations.get(nodeid, 0.0)
-        self.durations[nodeid] = start + seconds
 
     def note_violations(self, nodeid: str, violations: list[Violation]) -> None:
         if violations:
@@ -87,10 +81,12 @@ class ArtifactReport:
     def violation_count(self) -> int:
         return len(self.violations) + sum(len(v) for v in self.test_violations.values())
 
-    def add(self, nodeid: str, outcome: str, record: ArtifactRecord | None) -> None:
-        """Note a test's outcome and record; a rerun replaces the earlier attempt's."""
+    def add(
+        self, nodeid: str, outcome: str, record: ArtifactRecord | None, duration: float = 0.0
+    ) -> None:
+        """Note a test's outcome and record (``duration``: seconds of its last attempt); a
+        rerun replaces the earlier attempt's."""
         self.outcomes[nodeid] = outcome
-        duration = self.durations.pop(nodeid, 0.0)
         if record is not None:
             record.violations = list(self.test_violations.get(nodeid, []))
             record.duration = round(duration, 6)

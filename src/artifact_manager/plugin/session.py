@@ -66,7 +66,9 @@ class SessionState:
             )
         else:
             session = SessionInfo(uuid.uuid4().hex, time.time())
-        return cls(PluginSettings.from_config(config), session, workerinput is not None)
+        state = cls(PluginSettings.from_config(config), session, workerinput is not None)
+        state.guard.setup_only = bool(config.getoption("setuponly", False))
+        return state
 
     def enforce_strict(self, config: pytest.Config) -> None:
         """Strict mode: the configured layout's ``tests/`` tree, the report files, JUnit XML
@@ -115,7 +117,7 @@ class SessionState:
         controller; the controller (or a serial session) keeps or removes the shared dirs and
         writes the JSON and HTML reports. Every process waits for its trash to be emptied."""
         for finished in self.lifecycle.finish_interrupted(self.settings.reports_files):
-            self.report.add(finished.nodeid, finished.outcome, finished.record)
+            self.report.add(finished.nodeid, finished.outcome, finished.record, finished.duration)
         self.report.reaped.extend(self.dirs.reaped)
         self.report.shared_roots.update(self.dirs.shared_roots)
         if self.is_worker:

@@ -1,0 +1,77 @@
+"""What the plugin costs every test, counted in hook calls (not timed: the suite has no timing
+asserts; ``tests/benchmarks/bench_plugin_overhead.py`` measures the time).
+
+pluggy calls every implementation of a hook for every test, so each per-test hook the plugin
+implements is paid by every test of a suite, also by tests that use none of its fixtures.
+The budget: one setup hook and one report wrapper per phase; nothing per fixture.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+COUNTING = """
+import json
+from collections import Counter
+
+import pytest
+
+CALLS = Counter()
+
+
+def pytest_configure(config):
+    def before(hook_name, hook_impls, kwargs):
+        for impl in hook_impls:
+            if impl.plugin_name.startswith("artifact_manager"):
+                CALLS[f"{impl.plugin_name}:{hook_name}"] += 1
+
+    config.add_cleanup(config.pluginmanager.add_hookcall_monitoring(before, lambda *a: None))
+
+
+def pytest_unconfigure(config):
+    with open("calls.json", "w") as out:
+        json.dump(CALLS, out)
+
+
+@pytest.fixture
+def a():
+    return 1
+
+
+@pytest.fixture
+def b(a):
+    return a + 1
+"""
+
+TESTS = """
+import pytest
+
+@pytest.mark.parametrize("n", range(5))
+def test_plain(n):
+    pass
+
+def test_fixtures(a, b):
+    pass
+
+def test_fails():
+    assert False
+"""
+
+PER_TEST = {"pytest_runtest_setup": 1, "pytest_runtest_makereport": 3}
+
+
+@pytest.mark.parametrize("guard", ["on", "off"])
+def test_a_test_costs_one_setup_hook_and_one_wrapper_per_phase(pytester, guard):
+    pytester.makeconftest(COUNTING)
+    pytester.makepyfile(test_budget=TESTS)
+    result = pytester.runpytest_subprocess(f"--artifacts-guard={guard}", "-p", "no:randomly")
+    result.assert_outcomes(passed=6, failed=1)
+    calls = json.loads((pytester.path / "calls.json").read_text())
+    per_test = {}
+    for key, count in calls.items():
+        hook = key.split(":")[1]
+        if hook.startswith(("pytest_runtest_", "pytest_fixture_")):
+            per_test[hook] = per_test.get(hook, 0) + count / 7
+    assert per_test == PER_TEST, calls
