@@ -17,7 +17,6 @@ contains ``..``.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 
@@ -63,6 +62,8 @@ def _readable(nodeid: str, budget: int) -> str:
 
 def nodeid_to_test_name(nodeid: str) -> str:
     """The test name (a single safe dir name) for a pytest node id."""
+    import hashlib  # here: loading OpenSSL costs ~2 ms, and most sessions never ask
+
     digest = hashlib.sha256(nodeid.encode("utf-8", "surrogatepass")).hexdigest()
     readable = _readable(nodeid, MAX_LENGTH - _DIGEST_LENGTH - 1) or "test"
     return f"{readable}-{digest[:_DIGEST_LENGTH]}"
