@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import polars as pl
 import pytest
@@ -12,6 +13,7 @@ from artifact_manager import (
     ArtifactManager,
     ArtifactPathError,
 )
+from artifact_manager.storage.atomic import RETIRE_FROM, TEMP_PREFIX
 from artifact_manager.storage.tables import SUFFIXES
 
 DF = pl.DataFrame({"position": [101, 202, 303], "gene": ["BRCA1", "TP53", "EGFR"]})
@@ -151,3 +153,23 @@ def test_writes_are_flushed_to_disk_by_the_durable_rule(
 def test_durable_must_be_a_bool_or_none():
     with pytest.raises(ArtifactConfigError, match=r"durable.*'yes'.*True, False or None"):
         ArtifactConfig(durable="yes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("manager", ["production", "testing"])
+def test_a_replaced_large_table_is_dropped_in_the_background_and_leaves_nothing(request, manager):
+    manager = request.getfixturevalue(manager)
+    big = pl.DataFrame({"position": range(RETIRE_FROM // 4)})  # well over RETIRE_FROM as CSV
+    first = manager.write_table(big, "big.csv")
+    assert first.stat().st_size >= RETIRE_FROM
+    inode = first.stat().st_ino
+    manager.write_table(big.head(3), "big.csv", force=True)
+    for thread in threading.enumerate():
+        if thread.name == "artifact-unlink":
+            thread.join()
+    assert first.stat().st_ino != inode
+    assert manager.read_table("big.csv").equals(big.head(3))
+    assert sorted(p.name for p in first.parent.iterdir() if not p.name.startswith(".")) == [
+        "big.csv"
+    ]
+    assert not [p for p in first.parent.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    assert manager.validate_artifacts().ok
