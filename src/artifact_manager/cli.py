@@ -7,7 +7,6 @@ or bad input (missing data root, unknown layout dir, bad value).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -143,7 +142,7 @@ def _locate(args: argparse.Namespace) -> int:
         "test_root": str(root),
         "artifacts_dir": str(layout.artifacts_dir),
         "exists": exists,
-        "kept": dataclasses.asdict(marker) if marker is not None else None,
+        "kept": marker._asdict() if marker is not None else None,
     }
     if args.json:
         _print(args, data, [])

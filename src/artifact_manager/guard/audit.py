@@ -21,7 +21,6 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -46,21 +45,23 @@ __all__ = [
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
-@dataclass
 class Checker:
     """Checks each change the armed hook (and the layer-2 wrappers) see against the policy,
     attributes it to the running test, phase and fixture, and records what it stopped."""
 
-    policy: GuardPolicy
-    test: str = "<no test>"
-    phase: str = "setup"
-    #: Asked when a violation is recorded (in the thread that made the change): the fixture
-    #: being set up, as ``'name' (scope-scoped)``, or ``""``. The plugin looks for it on the
-    #: stack, so nothing runs around each fixture.
-    locate_fixture: Callable[[], str] | None = None
-    violations: list[Violation] = field(default_factory=list)
-    resolver: Resolver = field(default_factory=Resolver)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(
+        self, policy: GuardPolicy, *, locate_fixture: Callable[[], str] | None = None
+    ) -> None:
+        self.policy = policy
+        self.test = "<no test>"
+        self.phase = "setup"
+        #: Asked when a violation is recorded (in the thread that made the change): the
+        #: fixture being set up, as ``'name' (scope-scoped)``, or ``""``. The plugin looks
+        #: for it on the stack, so nothing runs around each fixture.
+        self.locate_fixture = locate_fixture
+        self.violations: list[Violation] = []
+        self.resolver = Resolver()
+        self._lock = threading.Lock()
 
     def enter(self, test: str, phase: str) -> None:
         """Attribute what follows to ``phase`` of ``test``; resolved dirs are checked again

@@ -24,15 +24,14 @@ import struct
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from artifact_manager.layout import is_under
 
 __all__ = ["Change", "InotifyWatcher", "TreeDiffWatcher", "Watcher", "make_watcher"]
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """Something changed at ``path``: created, modified, deleted, moved, attributes."""
 
     path: str

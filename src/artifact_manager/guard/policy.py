@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from artifact_manager.layout import EVAL_SUFFIX, TESTS_DIRNAME, is_under
 
@@ -28,17 +27,24 @@ def _real(path: str | os.PathLike[str]) -> str:
     return os.path.realpath(os.path.abspath(path))
 
 
-@dataclass(frozen=True)
 class GuardPolicy:
-    """Which paths the guard protects (all paths real and absolute)."""
+    """Which paths the guard protects (all paths real and absolute). Not changed once made."""
 
-    data_roots: tuple[str, ...]
-    protect: tuple[str, ...] = ()
-    allow: tuple[str, ...] = ()
-    _roots: tuple[str, ...] = field(init=False, repr=False)
+    __slots__ = ("_roots", "allow", "data_roots", "protect")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_roots", self.data_roots + self.protect)
+    def __init__(
+        self,
+        data_roots: tuple[str, ...],
+        protect: tuple[str, ...] = (),
+        allow: tuple[str, ...] = (),
+    ) -> None:
+        self.data_roots = data_roots
+        self.protect = protect
+        self.allow = allow
+        self._roots = data_roots + protect
+
+    def __repr__(self) -> str:
+        return f"GuardPolicy({self.data_roots!r}, protect={self.protect!r}, allow={self.allow!r})"
 
     @classmethod
     def build(

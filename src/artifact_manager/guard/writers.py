@@ -30,9 +30,8 @@ import importlib.machinery
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from artifact_manager.guard import audit
@@ -56,8 +55,7 @@ Targets = Callable[[tuple[Any, ...], dict[str, Any]], Iterable[object]]
 _MARK = "__artifact_manager_guarded__"
 
 
-@dataclass(frozen=True)
-class Wrap:
+class Wrap(NamedTuple):
     """One callable of a module, checked before it runs.
 
     ``attribute`` is a dotted path inside the module (``"write_table"``,
@@ -68,8 +66,7 @@ class Wrap:
     targets: Targets
 
 
-@dataclass(frozen=True)
-class Library:
+class Library(NamedTuple):
     """A library whose writers bypass the audit hook: its modules and their wraps.
 
     ``name`` becomes the ``layer`` of the violations its wrappers record (``"pyarrow"``).

@@ -20,7 +20,6 @@ Workers record what they checked and collected; the controller merges it and jud
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,27 +45,27 @@ XDIST_HOOKS_NAME = "artifact_manager.baselines.xdist"
 _OUTCOME_RANK = {"passed": 0, "rerun": 1, "skipped": 2, "failed": 3}
 
 
-@dataclass
 class BaselineSession:
     """What one session (or xdist worker) learnt about table baselines."""
 
-    settings: BaselineSettings
-    is_worker: bool = False
-    #: Baselines checked (absolute paths), written (path -> why), judged modules (paths).
-    checked: set[str] = field(default_factory=set)
-    written: dict[str, str] = field(default_factory=dict)
-    modules: set[str] = field(default_factory=set)
-    #: Node ids of the final collection; outcome of each finished test's last attempt.
-    collected: set[str] = field(default_factory=set)
-    outcomes: dict[str, str] = field(default_factory=dict)
-    #: Whether each test's outcome is tracked (:class:`BaselineAttemptHooks`): on the xdist
-    #: controller, and in a serial session whose modules had baselines when collected (else
-    #: no baseline can be unused, and no test pays for the tracking).
-    tracking: bool = False
-    #: Why this run cannot judge unused baselines (empty: it can).
-    partial: list[str] = field(default_factory=list)
-    unused: list[Path] = field(default_factory=list)
-    pruned: list[Path] = field(default_factory=list)
+    def __init__(self, settings: BaselineSettings, is_worker: bool = False) -> None:
+        self.settings = settings
+        self.is_worker = is_worker
+        #: Baselines checked (absolute paths), written (path -> why), judged modules (paths).
+        self.checked: set[str] = set()
+        self.written: dict[str, str] = {}
+        self.modules: set[str] = set()
+        #: Node ids of the final collection; outcome of each finished test's last attempt.
+        self.collected: set[str] = set()
+        self.outcomes: dict[str, str] = {}
+        #: Whether each test's outcome is tracked (:class:`BaselineAttemptHooks`): on the
+        #: xdist controller, and in a serial session whose modules had baselines when
+        #: collected (else no baseline can be unused, and no test pays for the tracking).
+        self.tracking = False
+        #: Why this run cannot judge unused baselines (empty: it can).
+        self.partial: list[str] = []
+        self.unused: list[Path] = []
+        self.pruned: list[Path] = []
 
     def not_full(self, reason: str) -> None:
         if reason not in self.partial:

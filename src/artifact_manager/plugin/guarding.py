@@ -10,7 +10,6 @@ import sys
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Literal
@@ -78,27 +77,24 @@ def fixture_being_set_up() -> str:
     return ""
 
 
-@dataclass
 class GuardSession:
     """The guard of one session (or one xdist worker)."""
 
-    mode: GuardMode
-    policy: GuardPolicy
-    checker: Checker = field(init=False)
-    watcher: Watcher = field(default_factory=Watcher)
-    attribution: Attribution = "per-test"
-    running: dict[str, None] = field(default_factory=dict)
-    #: (nodeid, when) of tests that finished lately: the controller hears of a worker's
-    #: test ending a little after it ended, so a change is also blamed on these.
-    recently_finished: deque[tuple[str, float]] = field(default_factory=deque)
-    exempt: set[str] = field(default_factory=set)
-    #: Strict mode's kernel mechanism, as found at configure time.
-    strict_mechanism: Mechanism | None = None
-    #: ``--setup-only``/``--setup-plan``: a passed setup is followed by the teardown.
-    setup_only: bool = False
-
-    def __post_init__(self) -> None:
-        self.checker = Checker(self.policy, locate_fixture=fixture_being_set_up)
+    def __init__(self, mode: GuardMode, policy: GuardPolicy) -> None:
+        self.mode = mode
+        self.policy = policy
+        self.checker = Checker(policy, locate_fixture=fixture_being_set_up)
+        self.watcher = Watcher()
+        self.attribution: Attribution = "per-test"
+        self.running: dict[str, None] = {}
+        #: (nodeid, when) of tests that finished lately: the controller hears of a worker's
+        #: test ending a little after it ended, so a change is also blamed on these.
+        self.recently_finished: deque[tuple[str, float]] = deque()
+        self.exempt: set[str] = set()
+        #: Strict mode's kernel mechanism, as found at configure time.
+        self.strict_mechanism: Mechanism | None = None
+        #: ``--setup-only``/``--setup-plan``: a passed setup is followed by the teardown.
+        self.setup_only = False
 
     def install(self) -> None:
         """At session start (not at configure: ``pytest --help`` installs nothing): the audit

@@ -20,9 +20,8 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -84,17 +83,21 @@ def config_for_item(
         raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.artifacts: {error}") from None
 
 
-@dataclass
 class Attempt:
     """One attempt of a test, from its setup to its teardown report."""
 
-    #: The forced test mode, on from setup to :meth:`close`.
-    activation: ForcedTestMode
-    dirs: AttemptDirs
-    config: ArtifactConfig | None = None
-    outcomes: dict[str, str] = field(default_factory=dict)
-    #: Seconds of the phases so far.
-    duration: float = 0.0
+    __slots__ = ("activation", "config", "dirs", "duration", "outcomes")
+
+    def __init__(
+        self, activation: ForcedTestMode, dirs: AttemptDirs, config: ArtifactConfig | None = None
+    ) -> None:
+        #: The forced test mode, on from setup to :meth:`close`.
+        self.activation = activation
+        self.dirs = dirs
+        self.config = config
+        self.outcomes: dict[str, str] = {}
+        #: Seconds of the phases so far.
+        self.duration = 0.0
 
     @property
     def test_name(self) -> str:
@@ -111,8 +114,7 @@ class Attempt:
 _ATTEMPT = pytest.StashKey[Attempt]()
 
 
-@dataclass(frozen=True)
-class Finished:
+class Finished(NamedTuple):
     """A finished attempt."""
 
     nodeid: str
@@ -120,21 +122,21 @@ class Finished:
     #: Set if the attempt claimed a dir or files were asked for.
     record: ArtifactRecord | None
     #: The files of the kept dirs (empty when nothing was kept).
-    kept_files: list[Path] = field(default_factory=list)
+    kept_files: tuple[Path, ...] = ()
     #: Whether the attempt claimed any dir.
     claimed: bool = False
     #: Seconds of its setup, call and teardown.
     duration: float = 0.0
 
 
-@dataclass
 class Lifecycle:
     """Starts and finishes each test attempt; see the module docs."""
 
-    settings: PluginSettings
-    dirs: TestDirs
-    #: Attempts started and not finished yet, by node id.
-    _open: dict[str, pytest.Item] = field(default_factory=dict)
+    def __init__(self, settings: PluginSettings, dirs: TestDirs) -> None:
+        self.settings = settings
+        self.dirs = dirs
+        #: Attempts started and not finished yet, by node id.
+        self._open: dict[str, pytest.Item] = {}
 
     def config_of(self, item: pytest.Item) -> ArtifactConfig:
         """The running attempt's default config (made on first use; fresh outside one)."""
@@ -218,7 +220,7 @@ class Lifecycle:
             size=sum(e.size for _, e in entries) if keep else 0,
             files=files,
         )
-        kept_files = [e.path for _, e in entries] if keep else []
+        kept_files = tuple(e.path for _, e in entries) if keep else ()
         return Finished(nodeid, outcome, record, kept_files, bool(roots), attempt.duration)
 
     def finish_interrupted(self, with_files: bool) -> list[Finished]:

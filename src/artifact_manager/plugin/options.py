@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 import pytest
 
@@ -258,8 +257,7 @@ def _resolve_html_path(config: pytest.Config) -> Path | None:
     return base / Path(value).expanduser()
 
 
-@dataclass(frozen=True)
-class PluginSettings:
+class PluginSettings(NamedTuple):
     """The plugin's settings for one session, resolved once from options, ini and env."""
 
     data_root: Path
@@ -336,8 +334,7 @@ class PluginSettings:
         )
 
 
-@dataclass(frozen=True)
-class BaselineSettings:
+class BaselineSettings(NamedTuple):
     """Table baseline settings for one session (``table_regression``)."""
 
     update: UpdateBaselines = "none"

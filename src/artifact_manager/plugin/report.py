@@ -53,22 +53,22 @@ class ArtifactRecord:
         return cls(**{**raw, "violations": found})
 
 
-@dataclass
 class ArtifactReport:
     """Everything the session learnt; workers ship theirs to the controller as a payload."""
 
-    records: dict[str, ArtifactRecord] = field(default_factory=dict)
-    outcomes: dict[str, str] = field(default_factory=dict)
-    shared_roots: set[str] = field(default_factory=set)
-    #: Session-level violations: changes no single test could be blamed for.
-    violations: list[Violation] = field(default_factory=list)
-    #: Violations of each test (every attempt).
-    test_violations: dict[str, list[Violation]] = field(default_factory=dict)
-    #: Dirs removed at session start (or when a tests root was first used): left behind, or
-    #: kept by sessions outside the retention window.
-    reaped: list[str] = field(default_factory=list)
-    #: xdist workers whose records were merged in (0: a serial session).
-    workers: int = 0
+    def __init__(self) -> None:
+        self.records: dict[str, ArtifactRecord] = {}
+        self.outcomes: dict[str, str] = {}
+        self.shared_roots: set[str] = set()
+        #: Session-level violations: changes no single test could be blamed for.
+        self.violations: list[Violation] = []
+        #: Violations of each test (every attempt).
+        self.test_violations: dict[str, list[Violation]] = {}
+        #: Dirs removed at session start (or when a tests root was first used): left behind,
+        #: or kept by sessions outside the retention window.
+        self.reaped: list[str] = []
+        #: xdist workers whose records were merged in (0: a serial session).
+        self.workers = 0
 
     def note_violations(self, nodeid: str, violations: list[Violation]) -> None:
         if violations:

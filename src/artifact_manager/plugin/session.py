@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import uuid
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -30,17 +29,14 @@ SESSION_STARTED_KEY = "artifact_manager_session_started"
 PAYLOAD_KEY = "artifact_manager"
 
 
-@dataclass
 class SessionState:
     """Settings, per-test lifecycle, shared-dir factory and report of one pytest session."""
 
-    settings: PluginSettings
-    session: SessionInfo
-    is_worker: bool
-    report: ArtifactReport = field(default_factory=ArtifactReport)
-
-    def __post_init__(self) -> None:
-        settings = self.settings
+    def __init__(self, settings: PluginSettings, session: SessionInfo, is_worker: bool) -> None:
+        self.settings = settings
+        self.session = session
+        self.is_worker = is_worker
+        self.report = ArtifactReport()
         self.guard = GuardSession.build(
             settings.guard, settings.data_root, settings.protect, settings.allow
         )

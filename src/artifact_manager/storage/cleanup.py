@@ -9,8 +9,8 @@ import os
 import shutil
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 __all__ = ["TreeFile", "old_dirs", "remove_tree", "tree_files"]
 
@@ -33,8 +33,7 @@ def remove_tree(path: Path) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class TreeFile:
+class TreeFile(NamedTuple):
     """A regular file below a root: its relative POSIX name, size and full path."""
 
     name: str

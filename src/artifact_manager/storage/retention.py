@@ -29,8 +29,8 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from artifact_manager.errors import ArtifactLockTimeout
 from artifact_manager.layout import INTERNAL_PREFIX, is_internal_name, lock_path_for
@@ -62,8 +62,7 @@ _LOCKS_DIRNAME = INTERNAL_PREFIX + "locks"
 _SESSION_LOCK_PREFIX = "session-"
 
 
-@dataclass(frozen=True)
-class SessionInfo:
+class SessionInfo(NamedTuple):
     """A pytest session (every xdist worker shares its controller's): id and start time."""
 
     id: str
@@ -71,8 +70,7 @@ class SessionInfo:
     started: float
 
 
-@dataclass(frozen=True)
-class KeepMarker:
+class KeepMarker(NamedTuple):
     """What :data:`KEEP_MARKER` says about a kept dir."""
 
     session_id: str
@@ -108,7 +106,7 @@ class KeepMarker:
             os.unlink(tmp)  # whatever is there, even a planted symlink, is replaced, not followed
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         with os.fdopen(os.open(tmp, flags, 0o644), "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(asdict(self), indent=1) + "\n")
+            handle.write(json.dumps(self._asdict(), indent=1) + "\n")
         os.replace(tmp, path)  # replaces a symlink at ``path`` itself, never its target
 
     @classmethod
@@ -122,7 +120,7 @@ class KeepMarker:
         try:
             with os.fdopen(fd, "rb") as handle:
                 raw = json.loads(handle.read(65536))
-            return cls(**{k: raw[k] for k in cls.__dataclass_fields__})
+            return cls(**{k: raw[k] for k in cls._fields})
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
