@@ -85,19 +85,17 @@ import sys
 
 import pytest
 
-made = []
-process_class = dataclasses._process_class
-
-
-def recording(cls, *args, **kwargs):
-    if cls.__module__.startswith("artifact_manager"):
-        made.append(f"{cls.__module__}.{cls.__qualname__}")
-    return process_class(cls, *args, **kwargs)
-
-
-dataclasses._process_class = recording
 code = pytest.main(["-q", "-p", "no:randomly", *sys.argv[1:]])
-print("MADE", json.dumps(sorted(made)))
+made = sorted(
+    f"{name}.{value.__qualname__}"
+    for name, module in list(sys.modules.items())
+    if name.startswith("artifact_manager")
+    for value in vars(module).values()
+    if isinstance(value, type)
+    and value.__module__ == name
+    and dataclasses.is_dataclass(value)
+)
+print("MADE", json.dumps(made))
 sys.exit(code)
 """
 
