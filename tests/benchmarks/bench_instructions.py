@@ -27,7 +27,9 @@ VARIANTS = {
     "guard on": [],
     "guard off": ["--artifacts-guard=off"],
 }
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
+#: As bench_plugin_overhead.py: the dev environment's unrelated plugins off on both sides.
+PYTEST = [sys.executable, "-m", "pytest", "-q"]
+PYTEST += ["-p", "no:randomly", "-p", "no:hypothesispytest", "-p", "no:benchmark"]
 
 
 def instructions(suite: Path, extra: list[str]) -> int:
