@@ -88,6 +88,25 @@ def is_within(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> boo
     return is_under(os.path.realpath(path), os.path.realpath(root))
 
 
+#: The real path of each root :func:`resolve_inside` has checked names in, tried first: a
+#: write names the same dir again and again, and its real path costs an ``lstat`` per part.
+_real_roots: dict[str, str] = {}
+
+
+def _resolves_under(candidate: Path, root: Path) -> bool:
+    """:func:`is_within`, with ``root``'s real path remembered (and looked up again when the
+    remembered one does not hold the candidate: a root that moved is seen as it is now)."""
+    real = os.path.realpath(candidate)
+    key = str(root)
+    known = _real_roots.get(key)
+    if known is not None and is_under(real, known):
+        return True
+    if len(_real_roots) >= 256:
+        _real_roots.clear()
+    _real_roots[key] = os.path.realpath(root)
+    return is_under(real, _real_roots[key])
+
+
 def resolve_inside(root: Path, name: object, *, what: str = "artifact name") -> Path:
     """``root / name`` for a relative ``name`` that stays inside ``root``.
 
@@ -109,7 +128,7 @@ def resolve_inside(root: Path, name: object, *, what: str = "artifact name") -> 
     if not pure.parts:
         raise ArtifactPathError(name, f"{what} is empty", remedy)
     candidate = root / pure
-    if not is_within(candidate, root):
+    if not _resolves_under(candidate, root):
         raise ArtifactPathError(
             name,
             f"{what} resolves to {os.path.realpath(candidate)!r} through a symlink",

@@ -43,7 +43,7 @@ from artifact_manager.layout import (
     lock_path_for,
     resolve_inside,
 )
-from artifact_manager.storage import tables, versions
+from artifact_manager.storage import checksum, tables, versions
 from artifact_manager.storage.atomic import (
     flushing,
     fsync_dir,
@@ -52,7 +52,6 @@ from artifact_manager.storage.atomic import (
     sync_and_hash,
     temp_sibling,
 )
-from artifact_manager.storage.checksum import sha256_file
 from artifact_manager.storage.cleanup import old_dirs, remove_tree
 from artifact_manager.storage.locks import acquire
 from artifact_manager.storage.manifest import Manifest, ManifestEntry, ValidationReport
@@ -251,23 +250,35 @@ class ArtifactManager:
             raise TypeError(f"write_table() takes a polars DataFrame or LazyFrame, not {df!r}")
         durable = self.config.is_durable
         large = durable and frame.estimated_size() >= _OVERLAP_FROM
+        # Test mode stamps the file and hashes it when the checksum is first asked for (most
+        # test dirs are deleted unread); production hashes it now.
+        deferred = self.mode == "test"
         with temp_sibling(path) as temp:
             # Large durable writes: flush while polars writes, and hash while it writes (CSV)
             # or while the last flush runs; small ones are not worth the threads.
-            digest: tuple[int, str] | None
+            digest: tuple[int, str] | None = None
             with flushing(temp) if large else contextlib.nullcontext():
-                if path.suffix.lower() in tables.HASHED_WHILE_WRITTEN:
+                if not deferred and path.suffix.lower() in tables.HASHED_WHILE_WRITTEN:
                     digest = tables.write_table_hashing(frame, temp)
                 else:
                     tables.write_table_to(frame, temp)
-                    digest = sync_and_hash(temp) if large else None
-            if digest is None:
-                digest = (temp.stat().st_size, sha256_file(temp))
+                    if large and not deferred:
+                        digest = sync_and_hash(temp)
+            marked = checksum.mark(temp) if deferred else None
+            if digest is None and marked is None:
+                digest = (temp.stat().st_size, checksum.sha256_file(temp))
             if durable:
                 fsync_file(temp)
-            entry = ManifestEntry.describe(self._name_of(path), temp, digest=digest)
             if not publish(temp, path, replace=replace, synced=True, sync_dir=False):
                 raise self._exists(path)
+        stamp = None
+        if marked is not None:
+            info = os.stat(path)
+            if info.st_mtime_ns == marked:
+                stamp = checksum.stamp_of(info)
+            else:  # the nanosecond was not kept, or somebody wrote the file already
+                digest = (info.st_size, checksum.sha256_file(path))
+        entry = ManifestEntry.describe(self._name_of(path), path, digest=digest, stamp=stamp)
         self.manifest.update(add=[entry], sync_dir=False)
         if durable:
             for directory in {path.parent, self.layout.artifacts_dir}:
@@ -291,7 +302,7 @@ class ArtifactManager:
             )
         entry = ManifestEntry.describe(self._name_of(path), path)
         self.manifest.update(add=[entry])
-        return dataclasses.asdict(entry)
+        return entry.row()
 
     def validate_artifacts(self) -> ValidationReport:
         """Compare the artifacts dir with its manifest: ``missing``, ``modified``,
@@ -299,16 +310,22 @@ class ArtifactManager:
         return self.manifest.validate()
 
     def get_artifact_metadata(self, name: str) -> dict[str, Any]:
-        """The manifest row of artifact ``name``: name, size, sha256, written_at, writer."""
-        entries = self.manifest.read()
+        """The manifest row of artifact ``name``: name, size, sha256, written_at, writer.
+
+        In test mode ``write_table`` leaves the checksum to be computed here, on first
+        demand; ``sha256`` is None if the file was written by other means since.
+        """
         key = self._name_of(self.get_artifact_path(name))
+        entries = self.manifest.read()
+        if key in entries and entries[key].pending:
+            entries = self.manifest.settle([key])
         if key not in entries:
             raise ArtifactPathError(
                 name,
                 "is not in the manifest",
                 "write it with write_table() or add it with record_artifact()",
             )
-        return dataclasses.asdict(entries[key])
+        return entries[key].row()
 
     def get_or_build(
         self, name: str, builder: Callable[[Path], object], *, timeout: float = -1

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from artifact_manager import nodeid_to_test_name
+from artifact_manager.storage.manifest import Manifest
 
 OUTCOMES = """
     import pytest
@@ -151,3 +154,30 @@ def test_dirs_made_by_pipeline_managers_are_cleaned_and_emptied_too(pytester, tm
     pytester.runpytest("--keep-artifacts").assert_outcomes(passed=1)  # emptied before
     pytester.runpytest().assert_outcomes(passed=1)
     assert list(other_root.rglob("x.tsv")) == []
+
+
+def test_a_kept_dir_has_every_checksum_and_validates_after_a_copy(
+    pytester, plugin_args, tests_root, tmp_path
+):
+    # Test mode leaves a table's checksum to whoever first asks; keeping the dir asks, so a
+    # copy of it (an uploaded CI artifact: new inodes, new times) still validates.
+    pytester.makepyfile(
+        test_kept_tables="""
+        import polars as pl
+
+        def test_writes(artifact_manager):
+            artifact_manager.write_table(pl.DataFrame({"a": [1, 2]}), "t.parquet")
+            artifact_manager.write_table(pl.DataFrame({"a": [3]}), "sub/t.tsv")
+        """
+    )
+    pytester.runpytest(*plugin_args, "--keep-artifacts").assert_outcomes(passed=1)
+    kept = tests_root / nodeid_to_test_name("test_kept_tables.py::test_writes")
+    [artifacts] = {p.parent for p in kept.rglob(".artifacts.manifest.journal")}
+    entries = Manifest(artifacts).read()
+    assert sorted(entries) == ["sub/t.tsv", "t.parquet"]
+    assert not any(entry.pending for entry in entries.values())
+    copy = tmp_path / "copy"
+    shutil.copytree(artifacts, copy)
+    assert Manifest(copy).validate().ok
+    (copy / "t.parquet").write_bytes(b"x")
+    assert Manifest(copy).validate().modified == ["t.parquet"]

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -63,10 +65,81 @@ def test_validation_finds_missing_modified_and_unlisted(testing):
     assert report.as_dict()["ok"] is False
 
 
-def test_same_size_modification_is_caught_by_the_checksum(testing):
-    path = testing.write_table(pl.DataFrame({"a": [1]}), "t.csv")
+@pytest.mark.parametrize("mode", ["test", "production"])
+def test_same_size_modification_is_caught_by_the_checksum(data_root, mode):
+    manager = ArtifactManager(ArtifactConfig(mode=mode, test_name="t1", data_root=data_root))
+    path = manager.write_table(pl.DataFrame({"a": [1]}), "t.csv")
     path.write_text(path.read_text().replace("1", "2"))
-    assert testing.validate_artifacts().modified == ["t.csv"]
+    assert manager.validate_artifacts().modified == ["t.csv"]
+
+
+def _journal_rows(manager: ArtifactManager) -> list[dict[str, object]]:
+    lines = manager.manifest.journal.read_text().splitlines()
+    return [row for line in lines for row in json.loads(line)["add"]]
+
+
+def _sha256(path: os.PathLike[str]) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def test_test_mode_hashes_a_table_when_its_checksum_is_first_asked_for(testing):
+    path = testing.write_table(DF, "t.parquet")
+    [row] = _journal_rows(testing)
+    assert row["sha256"] == ""
+    info = path.stat()
+    assert row["stamp"] == [info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
+    assert testing.validate_artifacts().ok  # by the stamp
+    assert testing.get_artifact_metadata("t.parquet")["sha256"] == _sha256(path)
+    settled = _journal_rows(testing)[-1]
+    assert settled["sha256"] == _sha256(path)
+    assert "stamp" not in settled
+    assert testing.validate_artifacts().ok  # now by the checksum
+
+
+def test_production_hashes_a_table_as_it_writes_it(production):
+    path = production.write_table(DF, "t.tsv")
+    [row] = _journal_rows(production)
+    assert row["sha256"] == _sha256(path)
+    assert "stamp" not in row
+
+
+@pytest.mark.parametrize("how", ["in place", "in place, mtime restored", "renamed over"])
+def test_a_same_size_rewrite_right_after_a_test_mode_write_is_caught(testing, how):
+    # Right after the write: within the file system's timestamp tick (~4 ms on ext4; Linux
+    # 6.13+ gives a write after a stat a fine-grained time) a plain mtime would not change.
+    # A tool that restores the mtime (touch -r, rsync -t) cannot restore the ctime.
+    for value in range(20):
+        path = testing.write_table(pl.DataFrame({"a": [value % 10]}), "t.csv")
+        before = path.stat()
+        content = path.read_bytes().replace(b"\n%d" % (value % 10), b"\n%d" % (9 - value % 10))
+        if how.startswith("in place"):
+            fd = os.open(path, os.O_WRONLY)
+            os.write(fd, content)
+            os.close(fd)
+            if how.endswith("restored"):
+                os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        else:
+            path.with_name("new.tmp").write_bytes(content)
+            os.replace(path.with_name("new.tmp"), path)
+        assert testing.validate_artifacts().modified == ["t.csv"], value
+        assert testing.get_artifact_metadata("t.csv")["sha256"] is None
+
+
+def test_a_pending_checksum_is_not_recorded_for_a_file_written_meanwhile(testing):
+    path = testing.write_table(DF, "t.parquet")
+    path.write_bytes(path.read_bytes())  # same content, but written since
+    assert testing.manifest.settle()["t.parquet"].pending
+    assert testing.validate_artifacts().modified == ["t.parquet"]
+
+
+def test_a_corrupt_stamp_is_a_clear_error(testing):
+    testing.write_table(DF, "a.tsv")
+    with testing.manifest.journal.open("ab") as handle:
+        handle.write(b'{"add":[{"name":"b.tsv","size":1,"sha256":"","written_at":"",')
+        handle.write(b'"writer":"","stamp":[1,2]}],"remove":[]}\n')
+    with pytest.raises(ArtifactManifestError, match=r"corrupt at line 2.*stamp \[1, 2\]"):
+        testing.validate_artifacts()
 
 
 def test_own_files_versions_and_temp_files_are_not_artifacts(production):

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import os
-import threading
+import subprocess
+import sys
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,7 +15,7 @@ from artifact_manager import (
     ArtifactManager,
     ArtifactPathError,
 )
-from artifact_manager.storage.atomic import RETIRE_FROM, TEMP_PREFIX
+from artifact_manager.storage.atomic import RETIRE_FROM, TEMP_PREFIX, wait_for_drops
 from artifact_manager.storage.tables import SUFFIXES
 
 DF = pl.DataFrame({"position": [101, 202, 303], "gene": ["BRCA1", "TP53", "EGFR"]})
@@ -99,13 +101,9 @@ def test_writes_into_a_version_dir_are_refused(production):
 
 
 def test_replaced_files_leave_no_temp_names_behind(testing):
-    import threading
-
     for height in (3, 2, 1):
         testing.write_table(DF.head(height), "t.parquet")
-    for thread in threading.enumerate():
-        if thread.name == "artifact-unlink":
-            thread.join(timeout=30)
+    wait_for_drops()
     names = sorted(os.listdir(testing.get_artifacts_dir()))
     assert names == [".artifacts.manifest.journal", ".artifacts.manifest.lock", "t.parquet"]
     assert testing.read_table("t.parquet").height == 1
@@ -163,9 +161,7 @@ def test_a_replaced_large_table_is_dropped_in_the_background_and_leaves_nothing(
     assert first.stat().st_size >= RETIRE_FROM
     inode = first.stat().st_ino
     manager.write_table(big.head(3), "big.csv", force=True)
-    for thread in threading.enumerate():
-        if thread.name == "artifact-unlink":
-            thread.join()
+    wait_for_drops()
     assert first.stat().st_ino != inode
     assert manager.read_table("big.csv").equals(big.head(3))
     assert sorted(p.name for p in first.parent.iterdir() if not p.name.startswith(".")) == [
@@ -173,3 +169,21 @@ def test_a_replaced_large_table_is_dropped_in_the_background_and_leaves_nothing(
     ]
     assert not [p for p in first.parent.iterdir() if p.name.startswith(TEMP_PREFIX)]
     assert manager.validate_artifacts().ok
+
+
+def test_a_process_that_exits_right_after_replacing_a_large_table_leaves_nothing(data_root):
+    # The background unlink is handed over, not awaited; exit waits for it.
+    script = f"""
+import polars as pl
+from artifact_manager import ArtifactConfig, ArtifactManager
+manager = ArtifactManager(ArtifactConfig(mode="test", test_name="t", data_root={str(data_root)!r}))
+big = pl.DataFrame({{"position": range(2_000_000)}})  # ~15 MB: a slow unlink
+for _ in range(3):
+    manager.write_table(big, "big.csv")
+print(manager.get_artifacts_dir())
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    artifacts = Path(done.stdout.strip())
+    assert not [p.name for p in artifacts.iterdir() if p.name.startswith(TEMP_PREFIX)]
+    assert (artifacts / "big.csv").stat().st_size >= RETIRE_FROM

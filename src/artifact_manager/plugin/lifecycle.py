@@ -206,6 +206,8 @@ class Lifecycle:
             roots = [r for r in attempt.activation.created_roots if os.path.lexists(r)]
             keep = self.settings.keeps(failed) and bool(roots)
             entries = _entries(roots, own_root) if with_files or keep else []
+            if keep and _settle_manifests(entries):
+                entries = _entries(roots, own_root)  # the journals grew
             files = [_describe(name, e) for name, e in entries] if with_files else []
             attempt.dirs.finish(roots, keep=keep, outcome=outcome)
         finally:
@@ -258,6 +260,13 @@ def _entries(roots: list[Path], own_root: Path) -> list[tuple[str, TreeFile]]:
         for root in roots
         for entry in tree_files(root)
     ]
+
+
+def _settle_manifests(entries: list[tuple[str, TreeFile]]) -> bool:
+    """Record the checksums test mode left pending in a kept dir's manifests."""
+    from artifact_manager.storage.manifest import JOURNAL_NAME, settle_journals
+
+    return settle_journals(e.path for _, e in entries if e.path.name == JOURNAL_NAME)
 
 
 def _describe(name: str, entry: TreeFile) -> dict[str, Any]:

@@ -9,6 +9,13 @@ not happen. When the journal grows past :data:`COMPACT_AFTER` bytes, the writer 
 folds it into a new snapshot (temp file, rename) and empties it; replaying a journal over a
 snapshot that already holds it changes nothing, so a crash between the two loses nothing.
 
+An entry may hold a stamp instead of its SHA-256 (test mode's ``write_table``: see
+:mod:`artifact_manager.storage.checksum`): it is *pending*. Validation compares the stamp
+(an unchanged stamp is unchanged content), and :meth:`Manifest.settle` hashes the pending
+entries whose stamp still holds and records their SHA-256, when somebody asks for it
+(``get_artifact_metadata``) or the dir is kept. A pending row on disk carries
+``"sha256": ""`` and ``"stamp": [ino, size, mtime_ns]``.
+
 Artifacts are the regular files below the dir, named by their relative POSIX path, except
 the manager's own files (``.artifacts.*``) and versioning (``v<N>_<date>/`` and ``latest``
 at the top, which carry manifests of their own).
@@ -16,6 +23,7 @@ at the top, which carry manifests of their own).
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
@@ -26,10 +34,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from artifact_manager.errors import ArtifactManifestError
+from artifact_manager.errors import ArtifactError, ArtifactManifestError
 from artifact_manager.layout import INTERNAL_PREFIX, is_versioning_name
 from artifact_manager.storage.atomic import fsync_dir, publish, temp_path_for
-from artifact_manager.storage.checksum import sha256_file
+from artifact_manager.storage.checksum import (
+    Stamp,
+    sha256_file,
+    sha256_if_stamped,
+    stamp_of,
+)
 from artifact_manager.storage.cleanup import TreeFile, tree_files
 from artifact_manager.storage.locks import acquire
 
@@ -41,6 +54,7 @@ __all__ = [
     "ManifestEntry",
     "ValidationReport",
     "artifact_files",
+    "settle_journals",
     "writer_id",
 ]
 
@@ -54,24 +68,35 @@ _FORMAT = 1
 _LOCK_TIMEOUT = 120.0
 
 
+_writer: tuple[int, str] | None = None
+
+
 def writer_id() -> str:
-    """Who is writing: ``user@host pid N``."""
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in this environment
-        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
-    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
+    """Who is writing: ``user@host pid N`` (looked up once per process)."""
+    global _writer
+    pid = os.getpid()
+    if _writer is None or _writer[0] != pid:
+        try:
+            user = getpass.getuser()
+        except Exception:  # no user name in this environment
+            user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+        _writer = (pid, f"{user}@{socket.gethostname()} pid {pid}")
+    return _writer[1]
 
 
 @dataclass(frozen=True)
 class ManifestEntry:
-    """One artifact as written: the row ``get_artifact_metadata()`` returns."""
+    """One artifact as written: :meth:`row` is what ``get_artifact_metadata()`` returns.
+
+    ``stamp``: set (and ``sha256`` empty) while the checksum is pending (module docs).
+    """
 
     name: str
     size: int
     sha256: str
     written_at: str
     writer: str
+    stamp: Stamp | None = None
 
     @classmethod
     def describe(
@@ -81,19 +106,63 @@ class ManifestEntry:
         writer: str | None = None,
         *,
         digest: tuple[int, str] | None = None,
+        stamp: Stamp | None = None,
     ) -> ManifestEntry:
         """The entry for the file at ``path``, to be recorded under ``name``.
 
-        ``digest``: its (size, SHA-256) when the caller already has them.
+        ``digest``: its (size, SHA-256) when the caller already has them; ``stamp``: the
+        file's stamp, to hash it later instead of now.
         """
-        size, sha256 = digest if digest is not None else (path.stat().st_size, sha256_file(path))
+        if stamp is not None:
+            size, sha256 = stamp[1], ""
+        elif digest is not None:
+            size, sha256 = digest
+        else:
+            size, sha256 = path.stat().st_size, sha256_file(path)
         return cls(
             name=name,
             size=size,
             sha256=sha256,
             written_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             writer=writer or writer_id(),
+            stamp=stamp,
         )
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ManifestEntry:
+        """The entry of a manifest row read from disk."""
+        fields = {key: value for key, value in row.items() if key != "stamp"}
+        stamp = row.get("stamp")
+        if stamp is None:
+            return cls(**fields)
+        if not (isinstance(stamp, list) and len(stamp) == 4):
+            raise TypeError(f"stamp {stamp!r} is not [ino, size, mtime_ns, ctime_ns]")
+        return cls(**fields, stamp=(int(stamp[0]), int(stamp[1]), int(stamp[2]), int(stamp[3])))
+
+    @property
+    def pending(self) -> bool:
+        """True while the SHA-256 is not known yet (a stamp stands for it)."""
+        return self.stamp is not None
+
+    def as_row(self) -> dict[str, Any]:
+        """The row written to disk (with ``stamp`` while pending)."""
+        row = {
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "written_at": self.written_at,
+            "writer": self.writer,
+        }
+        if self.stamp is not None:
+            row["stamp"] = list(self.stamp)
+        return row
+
+    def row(self) -> dict[str, Any]:
+        """The public row: name, size, sha256 (None while pending), written_at, writer."""
+        row = self.as_row()
+        if row.pop("stamp", None) is not None:
+            row["sha256"] = None
+        return row
 
 
 @dataclass(frozen=True)
@@ -155,7 +224,7 @@ class Manifest:
                 for name in update["remove"]:
                     entries.pop(name, None)
                 for row in update["add"]:
-                    entries[row["name"]] = ManifestEntry(**row)
+                    entries[row["name"]] = ManifestEntry.from_row(row)
             except (ValueError, KeyError, TypeError) as error:
                 raise ArtifactManifestError(
                     self.journal, f"is corrupt at line {number} ({error})"
@@ -175,7 +244,7 @@ class Manifest:
                 raise ArtifactManifestError(
                     self.path, f"has format {data.get('format')!r}, not {_FORMAT}"
                 )
-            return {name: ManifestEntry(**row) for name, row in data["artifacts"].items()}
+            return {name: ManifestEntry.from_row(row) for name, row in data["artifacts"].items()}
         except ArtifactManifestError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as error:
@@ -194,7 +263,7 @@ class Manifest:
     def _write(self, entries: dict[str, ManifestEntry], sync_dir: bool) -> None:
         data = {
             "format": _FORMAT,
-            "artifacts": {name: asdict(entries[name]) for name in sorted(entries)},
+            "artifacts": {name: entries[name].as_row() for name in sorted(entries)},
         }
         temp = temp_path_for(self.path)
         try:
@@ -217,34 +286,67 @@ class Manifest:
         ``sync_dir=False``: the caller flushes the dir itself (the journal's entry in it, the
         first time, and a snapshot's rename when this update compacts).
         """
-        line = json.dumps(
-            {"add": [asdict(e) for e in add], "remove": list(remove)}, separators=(",", ":")
-        )
         self.root.mkdir(parents=True, exist_ok=True)
         with acquire(
             self.root / MANIFEST_LOCK, timeout=_LOCK_TIMEOUT, owner="updating the manifest"
         ):
-            fd = os.open(self.journal, _JOURNAL_FLAGS, 0o644)
-            try:
-                end = os.fstat(fd).st_size
-                created = end == 0
-                if end and os.pread(fd, 1, end - 1) != b"\n":
-                    _drop_torn_line(fd, end)  # a writer was killed mid-append
-                os.write(fd, (line + "\n").encode("utf-8"))  # one write: one whole line
-                if self.durable:
-                    getattr(os, "fdatasync", os.fsync)(fd)
-                size = os.lseek(fd, 0, os.SEEK_CUR)
-            finally:
-                os.close(fd)
-            if size >= COMPACT_AFTER:
-                self._write(self.read(), sync_dir=False)
-                os.truncate(self.journal, 0)
-                created = True
-            if created and sync_dir and self.durable:
-                fsync_dir(self.root)
+            self._append(add, remove, sync_dir=sync_dir)
+
+    def _append(
+        self, add: Iterable[ManifestEntry], remove: Iterable[str], *, sync_dir: bool
+    ) -> None:
+        """Append one update to the journal (the caller holds the manifest lock)."""
+        line = json.dumps(
+            {"add": [e.as_row() for e in add], "remove": list(remove)}, separators=(",", ":")
+        )
+        fd = os.open(self.journal, _JOURNAL_FLAGS, 0o644)
+        try:
+            end = os.fstat(fd).st_size
+            created = end == 0
+            if end and os.pread(fd, 1, end - 1) != b"\n":
+                _drop_torn_line(fd, end)  # a writer was killed mid-append
+            os.write(fd, (line + "\n").encode("utf-8"))  # one write: one whole line
+            if self.durable:
+                getattr(os, "fdatasync", os.fsync)(fd)
+            size = os.lseek(fd, 0, os.SEEK_CUR)
+        finally:
+            os.close(fd)
+        if size >= COMPACT_AFTER:
+            self._write(self.read(), sync_dir=False)
+            os.truncate(self.journal, 0)
+            created = True
+        if created and sync_dir and self.durable:
+            fsync_dir(self.root)
+
+    def settle(self, names: Iterable[str] | None = None) -> dict[str, ManifestEntry]:
+        """Hash the pending entries (all, or those in ``names``) whose files still carry
+        their stamp, record their SHA-256, and return all entries.
+
+        An entry whose file was written or replaced since stays pending:
+        :meth:`validate` reports it modified.
+        """
+        if not os.path.lexists(self.journal):  # pending entries are only ever appended
+            return self.read()
+        with acquire(
+            self.root / MANIFEST_LOCK, timeout=_LOCK_TIMEOUT, owner="settling the manifest"
+        ):
+            entries = self.read()
+            wanted = entries if names is None else {n: entries[n] for n in names if n in entries}
+            settled = []
+            for name, entry in wanted.items():
+                if entry.stamp is None:
+                    continue
+                digest = sha256_if_stamped(self.root / name, entry.stamp)
+                if digest is not None:
+                    settled.append(dataclasses.replace(entry, sha256=digest, stamp=None))
+            if settled:
+                self._append(settled, (), sync_dir=True)
+                entries.update((e.name, e) for e in settled)
+        return entries
 
     def validate(self) -> ValidationReport:
-        """Compare the manifest with the files on disk (sizes first, then SHA-256)."""
+        """Compare the manifest with the files on disk (sizes first, then SHA-256, or the
+        stamp of a pending entry)."""
         entries = self.read()
         on_disk = {f.name: f for f in artifact_files(self.root)} if self.root.is_dir() else {}
         missing = sorted(set(entries) - set(on_disk))
@@ -252,10 +354,38 @@ class Manifest:
         modified = sorted(
             name
             for name in set(entries) & set(on_disk)
-            if on_disk[name].size != entries[name].size
-            or sha256_file(on_disk[name].path) != entries[name].sha256
+            if _modified(entries[name], on_disk[name].path, on_disk[name].size)
         )
         return ValidationReport(missing=missing, modified=modified, unlisted=unlisted)
+
+
+def settle_journals(journals: Iterable[Path]) -> bool:
+    """Settle the manifests whose journals these are (a dir being kept: its manifests then
+    hold every SHA-256, so they validate after a copy too). True if any entry was settled.
+
+    A manifest that cannot be read or locked is left as it is: keeping the dir comes first.
+    """
+    changed = False
+    for journal in journals:
+        manifest = Manifest(journal.parent, durable=False)
+        try:
+            if any(entry.pending for entry in manifest.read().values()):
+                manifest.settle()
+                changed = True
+        except (OSError, ArtifactError):
+            continue
+    return changed
+
+
+def _modified(entry: ManifestEntry, path: Path, size: int) -> bool:
+    if size != entry.size:
+        return True
+    if entry.stamp is not None:
+        try:
+            return stamp_of(os.stat(path)) != entry.stamp
+        except OSError:
+            return True
+    return sha256_file(path) != entry.sha256
 
 
 def _drop_torn_line(fd: int, end: int) -> None:
