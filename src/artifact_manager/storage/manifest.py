@@ -14,7 +14,7 @@ An entry may hold a stamp instead of its SHA-256 (test mode's ``write_table``: s
 (an unchanged stamp is unchanged content), and :meth:`Manifest.settle` hashes the pending
 entries whose stamp still holds and records their SHA-256, when somebody asks for it
 (``get_artifact_metadata``) or the dir is kept. A pending row on disk carries
-``"sha256": ""`` and ``"stamp": [ino, size, mtime_ns]``.
+``"sha256": ""`` and ``"stamp": [ino, size, mtime_ns, ctime_ns]``.
 
 Artifacts are the regular files below the dir, named by their relative POSIX path, except
 the manager's own files (``.artifacts.*``) and versioning (``v<N>_<date>/`` and ``latest``
@@ -325,8 +325,6 @@ class Manifest:
         An entry whose file was written or replaced since stays pending:
         :meth:`validate` reports it modified.
         """
-        if not os.path.lexists(self.journal):  # pending entries are only ever appended
-            return self.read()
         with acquire(
             self.root / MANIFEST_LOCK, timeout=_LOCK_TIMEOUT, owner="settling the manifest"
         ):
