@@ -229,6 +229,9 @@ def test_a_long_journal_is_folded_into_the_snapshot(testing, monkeypatch):
     assert set(entries) == {f"t{i}.tsv" for i in range(1, 40)}
     (out / "t0.tsv").unlink()
     assert testing.validate_artifacts().ok
+    assert entries["t1.tsv"].pending  # folded into the snapshot as it was: a stamp
+    row = testing.get_artifact_metadata("t1.tsv")
+    assert row["sha256"] == _sha256(out / "t1.tsv")
 
 
 def test_replaying_a_journal_already_in_the_snapshot_changes_nothing(testing):
