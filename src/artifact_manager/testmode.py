@@ -69,9 +69,13 @@ class ForcedTestMode:
     def test_name(self) -> str:
         """The forced name (computed on first use when given as a function)."""
         if self._name is None:
-            assert self._name_of is not None
-            self._name = validate_component("test_name", self._name_of())
+            self._name = validate_component("test_name", self._make_name())
         return self._name
+
+    def _make_name(self) -> str:
+        """The name, when it was given as a function (a subclass may compute it itself)."""
+        assert self._name_of is not None
+        return self._name_of()
 
     def resolve_test_name(self, requested: str | None) -> str:
         """The name a config asking for ``requested`` gets while this activation is on."""

@@ -151,11 +151,12 @@ def install() -> None:
 
 
 def _hook(event: str, args: tuple[Any, ...]) -> None:
+    # Called for every audited event of the process (pytest alone raises ~20 per test), so
+    # the common case, an event that changes no file, is decided by one membership test.
+    if event not in _HANDLERS:
+        return
     guard = _armed
     if guard is None:
-        return
-    handler = _HANDLERS.get(event)
-    if handler is None:
         return
     if event == "open" and not args[2] & _WRITE_FLAGS:
         return  # the common case, a read: decided before anything else
@@ -164,7 +165,7 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     _busy.on = True
     __tracebackhide__ = True
     try:
-        handler(guard, args)
+        _HANDLERS[event](guard, args)
     finally:
         _busy.on = False
 

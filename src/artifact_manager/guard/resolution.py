@@ -103,7 +103,8 @@ class Resolver:
 
     def new_phase(self) -> None:
         """A phase starts: what was resolved is checked again before it is trusted."""
-        self._phase = {}
+        if self._phase:  # most phases resolve nothing: no new dict each time
+            self._phase = {}
 
     def forget(self) -> None:
         """Something may have changed where paths lead: learn everything again."""

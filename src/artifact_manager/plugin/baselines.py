@@ -20,6 +20,7 @@ Workers record what they checked and collected; the controller merges it and jud
 from __future__ import annotations
 
 import shlex
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -203,8 +204,14 @@ class BaselineHooks:
         if path is not None and report.passed:  # a module skipped as a whole is not judged
             self._session.modules.add(path)
 
-    def pytest_itemcollected(self, item: pytest.Item) -> None:
-        self._produced.add(item.nodeid)
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, items: list[pytest.Item]
+    ) -> Generator[None, None, None]:
+        # What collection produced, before any plugin reorders, deselects or drops: noted
+        # once per session here, not per item (pytest_itemcollected is one hook call a test).
+        self._produced.update(item.nodeid for item in items)
+        return (yield)
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         if items:

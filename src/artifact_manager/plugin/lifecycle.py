@@ -17,9 +17,7 @@ empty dir and the last attempt's dir is the one kept):
 
 from __future__ import annotations
 
-import functools
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -83,35 +81,38 @@ def config_for_item(
         raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.artifacts: {error}") from None
 
 
-class Attempt:
-    """One attempt of a test, from its setup to its teardown report."""
+class Attempt(ForcedTestMode):
+    """One attempt of a test, from its setup to its teardown report: the test mode forced
+    for it (on from setup to :meth:`close`), its dirs, outcomes and duration.
 
-    __slots__ = ("activation", "config", "dirs", "duration", "outcomes")
+    One object per test (made for every test, most of which make no config): the forced
+    name is computed from the node id when a config first asks for it.
+    """
 
-    def __init__(
-        self, activation: ForcedTestMode, dirs: AttemptDirs, config: ArtifactConfig | None = None
-    ) -> None:
-        #: The forced test mode, on from setup to :meth:`close`.
-        self.activation = activation
+    def __init__(self, item: pytest.Item, dirs: AttemptDirs, config: ArtifactConfig | None) -> None:
+        # ForcedTestMode's fields, set here rather than through its __init__: the name comes
+        # from _make_name (no function object per test); a marker's config has validated it.
+        self._name = config.test_name if config is not None and config.test_name else None
+        self._name_of = None
+        self.claimer = dirs
+        self.created_roots = []
+        self.item = item
+        self.nodeid = item.nodeid
         self.dirs = dirs
         self.config = config
         self.outcomes: dict[str, str] = {}
         #: Seconds of the phases so far.
         self.duration = 0.0
 
-    @property
-    def test_name(self) -> str:
-        return self.activation.test_name
+    def _make_name(self) -> str:
+        return nodeid_to_test_name(self.nodeid)
 
     def close(self) -> None:
         """Stop forcing test mode, then release the locks: no lock outlives the attempt."""
         try:
-            self.activation.deactivate()
+            self.deactivate()
         finally:
             self.dirs.release()
-
-
-_ATTEMPT = pytest.StashKey[Attempt]()
 
 
 class Finished(NamedTuple):
@@ -136,11 +137,11 @@ class Lifecycle:
         self.settings = settings
         self.dirs = dirs
         #: Attempts started and not finished yet, by node id.
-        self._open: dict[str, pytest.Item] = {}
+        self._open: dict[str, Attempt] = {}
 
     def config_of(self, item: pytest.Item) -> ArtifactConfig:
         """The running attempt's default config (made on first use; fresh outside one)."""
-        attempt = item.stash.get(_ATTEMPT, None)
+        attempt = self._open.get(item.nodeid)
         if attempt is None:
             return config_for_item(item, self.settings)
         if attempt.config is None:
@@ -150,32 +151,23 @@ class Lifecycle:
     def start(self, item: pytest.Item) -> Attempt:
         """Force test mode for the attempt, with the attempt's dirs as the claim hook."""
         # A bad @pytest.mark.artifacts fails the setup now, whether or not the test uses it.
-        nodeid = item.nodeid
         config = config_for_item(item, self.settings) if has_artifacts_marker(item) else None
-        # The name is computed when a config first asks for it: most tests never do.
-        name: str | Callable[[], str] = (
-            config.test_name
-            if config is not None and config.test_name
-            else functools.partial(nodeid_to_test_name, nodeid)
-        )
-        dirs = self.dirs.attempt(nodeid)
-        activation = ForcedTestMode(name, dirs)
-        activation.activate()  # off again in Attempt.close, when the attempt finishes
-        attempt = item.stash[_ATTEMPT] = Attempt(activation, dirs, config)
-        self._open[nodeid] = item
+        nodeid = item.nodeid
+        attempt = self._open[nodeid] = Attempt(item, self.dirs.attempt(nodeid), config)
+        attempt.activate()  # off again in Attempt.close, when the attempt finishes
         return attempt
 
     def attempt_of(self, item: pytest.Item) -> Attempt | None:
         """The running attempt of ``item`` (None outside one)."""
-        return item.stash.get(_ATTEMPT, None)
+        return self._open.get(item.nodeid)
 
     def note(self, attempt: Attempt, report: pytest.TestReport) -> None:
         """Note a phase's outcome and duration; a failed phase's report names the test's
         dirs."""
         attempt.outcomes[report.when] = report.outcome
         attempt.duration += report.duration
-        if report.failed and attempt.activation.created_roots:
-            section = _dirs_section(attempt.activation.created_roots, self.settings.keep)
+        if report.failed and attempt.created_roots:
+            section = _dirs_section(attempt.created_roots, self.settings.keep)
             report.sections.append(("artifacts", section))
 
     def finish(self, item: pytest.Item, with_files: bool, outcome: str | None = None) -> Finished:
@@ -186,12 +178,11 @@ class Lifecycle:
         outcome and, if it claimed a dir or files were asked for, its record.
         """
         nodeid = item.nodeid
-        attempt = item.stash.get(_ATTEMPT, None)
+        attempt = self._open.get(nodeid)
         if attempt is None:
             return Finished(nodeid, "passed", None)
-        config = self.config_of(item) if with_files or attempt.activation.created_roots else None
-        del item.stash[_ATTEMPT]
-        self._open.pop(nodeid, None)
+        config = self.config_of(item) if with_files or attempt.created_roots else None
+        del self._open[nodeid]
         outcomes = attempt.outcomes.values()
         failed = "failed" in outcomes
         if outcome is None:
@@ -203,7 +194,7 @@ class Lifecycle:
         own_root = layout.test_root
         assert own_root is not None
         try:
-            roots = [r for r in attempt.activation.created_roots if os.path.lexists(r)]
+            roots = [r for r in attempt.created_roots if os.path.lexists(r)]
             keep = self.settings.keeps(failed) and bool(roots)
             entries = _entries(roots, own_root) if with_files or keep else []
             if keep and _settle_manifests(entries):
@@ -229,8 +220,8 @@ class Lifecycle:
         """Finish the attempts that never got their teardown report (KeyboardInterrupt, or
         ``pytest.exit``) as ``interrupted``."""
         return [
-            self.finish(item, with_files, outcome="interrupted")
-            for item in list(self._open.values())
+            self.finish(attempt.item, with_files, outcome="interrupted")
+            for attempt in list(self._open.values())
         ]
 
 

@@ -34,6 +34,7 @@ class RunHooks:
         self._state = state
         self._junitxml = junitxml
         self._guarded = state.guard.active
+        self._reports_files = state.settings.reports_files
         self._item: pytest.Item | None = None
         self._attempt: Attempt | None = None
         self._exempt = False
@@ -48,7 +49,7 @@ class RunHooks:
             found = state.guard.between_tests()  # serial: what changed since the last test
             if found:
                 state.report.violations.extend(found)
-        exempt = is_exempt(item)
+        exempt = self._guarded and is_exempt(item)
         attempt = state.lifecycle.start(item)
         self._item, self._attempt, self._exempt = item, attempt, exempt
         if self._guarded:
@@ -74,9 +75,11 @@ class RunHooks:
         if report.when == "teardown":
             if item is self._item:
                 self._item = self._attempt = None
-            state.guard.leave()
             nodeid = item.nodeid
-            with_files = state.settings.reports_files or state.report.has_violations(nodeid)
+            with_files = self._reports_files
+            if self._guarded:
+                state.guard.leave()
+                with_files = with_files or state.report.has_violations(nodeid)
             finished = state.lifecycle.finish(item, with_files=with_files)
             state.report.add(nodeid, finished.outcome, finished.record, finished.duration)
             if finished.claimed:
