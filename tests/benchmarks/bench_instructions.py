@@ -36,11 +36,19 @@ def instructions(suite: Path, extra: list[str]) -> int:
     """Instructions of one pytest run of ``suite`` under callgrind (after a warm-up run that
     writes the bytecode caches)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run([*PYTEST, *extra, str(suite)], env=env, capture_output=True, check=False)
+    # Run from the suite's parent, as bench_plugin_overhead.py does: pytest's rootdir (and so
+    # the default data root, and what the guard watches) must not depend on where this
+    # script was started. Started from /tmp/x, the rootdir was /tmp, the guard watched /tmp
+    # for the data root to appear, and read pytest's own capture files' events every phase.
+    cwd = suite.parent
+    subprocess.run(
+        [*PYTEST, *extra, str(suite)], env=env, cwd=cwd, capture_output=True, check=False
+    )
     callgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
     done = subprocess.run(
         [*callgrind, *PYTEST, *extra, str(suite)],
         env=env,
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,

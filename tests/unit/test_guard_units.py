@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 
 import pytest
 
@@ -88,6 +89,45 @@ def test_inotify_sees_a_data_root_created_later(tmp_path, policy):
         assert early <= {"meta_models"}  # its creation may fall before its parent's watch
         (meta / "late.tsv").write_text("x")
         assert "late.tsv" in {os.path.basename(c.path) for c in watcher.changes()}
+    finally:
+        watcher.close()
+
+
+def test_inotify_sees_a_data_root_moved_into_place_with_its_parent(tmp_path):
+    project = tmp_path / "project"  # missing too: the watch is on tmp_path
+    staged = tmp_path / "staging" / "project"
+    meta = staged / "data" / "ensembl" / "GRCh37" / "spliceai_eval" / "meta_models"
+    meta.mkdir(parents=True)
+    policy = GuardPolicy.build([project / "data"])
+    watcher = InotifyWatcher([str(project / "data")], policy.is_protected)
+    try:
+        staged.rename(project)
+        watcher.changes()
+        moved = project / "data" / "ensembl" / "GRCh37" / "spliceai_eval" / "meta_models"
+        (moved / "late.tsv").write_text("x")
+        assert "late.tsv" in {os.path.basename(c.path) for c in watcher.changes()}
+    finally:
+        watcher.close()
+
+
+def test_inotify_queues_nothing_for_writes_in_the_ancestor_of_a_missing_root(tmp_path, policy):
+    """The ancestor is watched for the root appearing, not for its own files: it may be the
+    system temp dir, where pytest's output capture writes every phase, and every queued
+    event costs each per-phase look a read."""
+    busy = tmp_path / "capture.txt"
+    busy.write_text("")
+    watcher = InotifyWatcher([str(tmp_path / "data")], policy.is_protected)
+    try:
+        with busy.open("r+") as out:
+            for _ in range(3):
+                out.truncate(0)
+                out.write("captured output\n")
+                out.flush()
+        (tmp_path / "other.txt").write_text("x")  # created: queued, and not the root
+        queued = os.read(watcher._fd, 65536)  # the watcher's queue, read directly
+        _wd, _mask, _cookie, length = struct.unpack_from("iIII", queued)
+        assert queued[16 : 16 + length].rstrip(b"\0") == b"other.txt"
+        assert len(queued) == 16 + length, "more than the one creation was queued"
     finally:
         watcher.close()
 

@@ -69,6 +69,7 @@ _IN_MOVE_SELF = 0x800
 _IN_Q_OVERFLOW = 0x4000
 _IN_IGNORED = 0x8000
 _IN_ONLYDIR = 0x1000000
+_IN_MASK_ADD = 0x20000000
 _IN_DONT_FOLLOW = 0x2000000
 _IN_ISDIR = 0x40000000
 _IN_NONBLOCK = 0o4000
@@ -84,6 +85,11 @@ _MASK = (
     | _IN_DELETE_SELF
     | _IN_MOVE_SELF
 )
+#: An ancestor watched only to see a missing root appear: entries created or moved in. Not
+#: its files' writes: the ancestor may be busy (the system temp dir, where pytest's output
+#: capture writes its files every phase), and each event costs the per-phase look a read.
+#: Added to whatever mask the dir already has (it may be a protected dir of another root).
+_APPEAR_MASK = _IN_CREATE | _IN_MOVED_TO | _IN_MASK_ADD
 _EVENT = struct.Struct("iIII")
 _KINDS = (
     (_IN_CREATE | _IN_MOVED_TO, "created"),
@@ -125,9 +131,9 @@ class InotifyWatcher(Watcher):
             self.close()
             raise
 
-    def _add(self, path: str) -> None:
+    def _add(self, path: str, mask: int = _MASK) -> None:
         wd = self._libc.inotify_add_watch(
-            self._fd, os.fsencode(path), _MASK | _IN_ONLYDIR | _IN_DONT_FOLLOW
+            self._fd, os.fsencode(path), mask | _IN_ONLYDIR | _IN_DONT_FOLLOW
         )
         if wd < 0:
             code = self._get_errno()
@@ -146,7 +152,7 @@ class InotifyWatcher(Watcher):
             if parent == root:
                 return
             if os.path.isdir(parent):
-                self._add(parent)  # to see ``root`` appear
+                self._add(parent, _APPEAR_MASK)  # to see ``root`` appear
             else:
                 self._watch_tree(parent)
             return
@@ -192,7 +198,8 @@ class InotifyWatcher(Watcher):
     def _interpret(self, path: str, mask: int) -> list[Change]:
         if not self._under_roots(path):
             # An ancestor watched for the root's creation: watch the root once it is there.
-            if mask & _IN_CREATE and any(is_under(root, path) for root in self._roots):
+            appeared = mask & (_IN_CREATE | _IN_MOVED_TO)
+            if appeared and any(is_under(root, path) for root in self._roots):
                 for root in self._roots:
                     self._watch_tree(root)
             return []
