@@ -36,6 +36,9 @@ def instructions(suite: Path, extra: list[str]) -> int:
     """Instructions of one pytest run of ``suite`` under callgrind (after a warm-up run that
     writes the bytecode caches)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # One hash seed: with random ones, dict layouts (and so the count) vary by ~20 k
+    # instructions per test from one run of the same code to the next.
+    env["PYTHONHASHSEED"] = "0"
     # Run from the suite's parent, as bench_plugin_overhead.py does: pytest's rootdir (and so
     # the default data root, and what the guard watches) must not depend on where this
     # script was started. Started from /tmp/x, the rootdir was /tmp, the guard watched /tmp
