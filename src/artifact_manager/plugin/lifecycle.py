@@ -104,6 +104,9 @@ class Attempt(ForcedTestMode):
         #: Seconds of the phases so far.
         self.duration = 0.0
 
+    def __repr__(self) -> str:
+        return f"Attempt({self.nodeid!r})"
+
     def _make_name(self) -> str:
         return nodeid_to_test_name(self.nodeid)
 
