@@ -24,6 +24,13 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from artifact_manager.errors import ArtifactConfigError
+from artifact_manager.paths import (
+    DEFAULT_BASE_MODEL,
+    DEFAULT_BUILD,
+    DEFAULT_DATA_ROOT,
+    DEFAULT_SOURCE,
+    ENV_DATA_ROOT,
+)
 from artifact_manager.testmode import active_forced_test_mode
 from artifact_manager.validation import validate_component
 
@@ -46,14 +53,6 @@ Mode = Literal["production", "test"]
 Coverage = Literal["full_genome", "chromosome", "gene_subset"]
 MODES: tuple[Mode, ...] = get_args(Mode)
 COVERAGES: tuple[Coverage, ...] = get_args(Coverage)
-
-# The one definition of each default; the plugin's options and the CLI use these.
-DEFAULT_SOURCE = "ensembl"
-DEFAULT_BUILD = "GRCh37"
-DEFAULT_BASE_MODEL = "spliceai"
-DEFAULT_DATA_ROOT = Path("data")
-#: The environment variable naming the data root (read by the pytest plugin and the CLI).
-ENV_DATA_ROOT = "ARTIFACTS_DATA_ROOT"
 
 
 def generate_test_name() -> str:

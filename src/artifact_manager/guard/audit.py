@@ -21,24 +21,22 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from artifact_manager.guard.policy import GuardPolicy, as_path, fd_path
 from artifact_manager.guard.resolution import Resolver
-from artifact_manager.violations import PHASES, REMEDY, Violation, in_phase
+
+if TYPE_CHECKING:
+    from artifact_manager.violations import Violation
 
 __all__ = [
-    "PHASES",
-    "REMEDY",
     "Checker",
-    "Violation",
     "active_checker",
     "arm",
     "armed",
     "disarm",
     "ignore_this_thread",
-    "in_phase",
     "install",
 ]
 
@@ -83,6 +81,9 @@ class Checker:
             return
         if op == "mkdir" and os.path.isdir(path):
             return
+        # A dataclass, made when the first violation is (not at every session's start).
+        from artifact_manager.violations import Violation
+
         fixture = self.locate_fixture() if self.locate_fixture is not None else ""
         violation = Violation(self.test, self.phase, real, operation, layer, fixture)
         with self._lock:

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable
 from typing import NamedTuple
 
-from artifact_manager.layout import is_under
+from artifact_manager.paths import is_under
 
 __all__ = ["Change", "InotifyWatcher", "TreeDiffWatcher", "Watcher", "make_watcher"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from artifact_manager.layout import EVAL_SUFFIX, TESTS_DIRNAME, is_under
+from artifact_manager.paths import EVAL_SUFFIX, TESTS_DIRNAME, is_under
 
 __all__ = ["GuardPolicy", "as_path", "fd_path"]
 

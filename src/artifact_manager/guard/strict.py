@@ -23,7 +23,7 @@ from typing import Literal
 
 from artifact_manager.guard import mountns
 from artifact_manager.guard.policy import GuardPolicy
-from artifact_manager.layout import EVAL_SUFFIX, TESTS_DIRNAME, is_under
+from artifact_manager.paths import EVAL_SUFFIX, TESTS_DIRNAME, is_under
 
 __all__ = [
     "Mechanism",

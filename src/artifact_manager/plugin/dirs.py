@@ -39,7 +39,7 @@ from pathlib import Path
 import pytest
 
 from artifact_manager.errors import ArtifactLockTimeout
-from artifact_manager.layout import lock_path_for
+from artifact_manager.paths import lock_path_for
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.storage.locks import HeldLock, acquire
 from artifact_manager.storage.retention import (

@@ -6,14 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artifact_manager.config import ArtifactConfig, Coverage
 from artifact_manager.errors import ArtifactUsageError
-from artifact_manager.layout import Layout
 from artifact_manager.plugin.dirs import TestDirs
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.testmode import active_forced_test_mode
 
 if TYPE_CHECKING:
+    from artifact_manager.config import Coverage
     from artifact_manager.manager import ArtifactManager
 
 __all__ = ["SHARED_BUILDS", "ArtifactManagerFactory"]
@@ -56,6 +55,11 @@ class ArtifactManagerFactory:
                 "names no dir, and no test is running to lend its own",
                 "pass a name for a dir shared across tests, or call it inside a test",
             )
+        # The library, on first use (the manager imports the config and layout too).
+        from artifact_manager.config import ArtifactConfig
+        from artifact_manager.layout import Layout
+        from artifact_manager.manager import ArtifactManager
+
         if name is not None:
             name = self._dirs.share(name)
         config = ArtifactConfig(
@@ -71,8 +75,6 @@ class ArtifactManagerFactory:
             root = Layout.from_config(config).test_root
             assert root is not None
             self._dirs.prepare_shared(root, name)
-        from artifact_manager.manager import ArtifactManager  # the library, on first use
-
         return ArtifactManager(config)
 
     def get_or_build(

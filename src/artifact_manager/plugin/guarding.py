@@ -21,11 +21,11 @@ from artifact_manager.guard import audit
 from artifact_manager.guard.audit import Checker
 from artifact_manager.guard.detect import Watcher, make_watcher
 from artifact_manager.guard.policy import GuardPolicy
-from artifact_manager.plugin.report import ArtifactReport
-from artifact_manager.violations import REMEDY, Violation
 
 if TYPE_CHECKING:
     from artifact_manager.guard.strict import Mechanism
+    from artifact_manager.plugin.report import ArtifactReport
+    from artifact_manager.violations import Violation
 
 # guard.strict (ctypes, Landlock, mount namespaces) and guard.writers/libraries are imported
 # where they are used: a session that does not need them does not pay for their import.
@@ -196,6 +196,8 @@ class GuardSession:
         changes = self.watcher.changes()
         if not changes or exempt:
             return
+        from artifact_manager.violations import Violation
+
         for change in changes:
             self.checker.violations.append(
                 Violation(item.nodeid, when, change.path, change.kind, "detected")
@@ -212,6 +214,8 @@ class GuardSession:
         ]
         if any(s in self.exempt for s in suspects):
             return []
+        from artifact_manager.violations import Violation
+
         if suspects:
             who = "one of the tests running then: " + ", ".join(suspects)
         else:
@@ -307,6 +311,8 @@ class GuardSession:
             lines = "\n".join(f"  {v.line()}" for v in violations)
             report.sections.append(("production guard (expected)", lines))
             return []
+        from artifact_manager.violations import REMEDY
+
         text = "production guard: this test changed (or tried to change) protected paths\n"
         text += "\n".join(f"  {v.line()}" for v in violations)
         text += f"\nremedy: {REMEDY}"

@@ -19,22 +19,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pytest
 
-from artifact_manager.config import ArtifactConfig, Coverage
 from artifact_manager.errors import ArtifactConfigError
-from artifact_manager.layout import Layout
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.dirs import AttemptDirs, TestDirs
 from artifact_manager.plugin.markers import ARTIFACTS, has_artifacts_marker
 from artifact_manager.plugin.options import PluginSettings
-from artifact_manager.plugin.report import ArtifactRecord
-from artifact_manager.reporting.sizes import format_size
-from artifact_manager.storage.checksum import sha256_file
 from artifact_manager.storage.cleanup import TreeFile, tree_files
 from artifact_manager.testmode import ForcedTestMode
+
+if TYPE_CHECKING:
+    from artifact_manager.config import ArtifactConfig, Coverage
+    from artifact_manager.plugin.records import ArtifactRecord
+
+# The config, layout and record classes are imported when a test first needs one (most tests
+# make no config): each is a dataclass, ~1 ms to make at import (docs/performance.md).
 
 __all__ = ["MARKER_KEYS", "Attempt", "Finished", "Lifecycle", "config_for_item"]
 
@@ -69,6 +71,8 @@ def config_for_item(
         "data_root": settings.data_root,
     }
     fields.update(_marker_overrides(item))
+    from artifact_manager.config import ArtifactConfig
+
     coverage: Coverage = fields.pop("coverage", "gene_subset")
     try:
         return ArtifactConfig(
@@ -193,6 +197,9 @@ class Lifecycle:
         if config is None:
             attempt.close()
             return Finished(nodeid, outcome, None, duration=attempt.duration)
+        from artifact_manager.layout import Layout
+        from artifact_manager.plugin.records import ArtifactRecord
+
         layout = Layout.from_config(config)
         own_root = layout.test_root
         assert own_root is not None
@@ -235,6 +242,8 @@ def _dirs_section(roots: list[Path], keep: str) -> str:
         if keep != "none"
         else "removed when the test ends; run with --keep-artifacts=failed to keep it"
     )
+    from artifact_manager.reporting.sizes import format_size
+
     lines = []
     for root in roots:
         lines.append(f"{root}  ({why})")
@@ -264,4 +273,6 @@ def _settle_manifests(entries: list[tuple[str, TreeFile]]) -> bool:
 
 
 def _describe(name: str, entry: TreeFile) -> dict[str, Any]:
+    from artifact_manager.storage.checksum import sha256_file
+
     return {"name": name, "size": entry.size, "sha256": sha256_file(entry.path)}

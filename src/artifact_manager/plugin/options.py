@@ -15,15 +15,16 @@ from typing import Literal, NamedTuple, get_args
 
 import pytest
 
-from artifact_manager.config import (
+from artifact_manager.errors import ArtifactConfigError
+from artifact_manager.paths import (
     DEFAULT_BASE_MODEL,
     DEFAULT_BUILD,
     DEFAULT_DATA_ROOT,
     DEFAULT_SOURCE,
     ENV_DATA_ROOT,
+    TESTS_DIRNAME,
+    eval_dir,
 )
-from artifact_manager.errors import ArtifactConfigError
-from artifact_manager.layout import TESTS_DIRNAME, eval_dir
 from artifact_manager.plugin.guarding import GUARD_MODES, GuardMode
 from artifact_manager.storage.retention import DEFAULT_RETENTION_COUNT
 from artifact_manager.validation import validate_component
@@ -279,9 +280,14 @@ class PluginSettings(NamedTuple):
         return self.report_path is not None or self.html_path is not None
 
     @property
+    def eval_dir(self) -> Path:
+        """The configured layout's eval dir (``data_root/<source>/<build>/<model>_eval``)."""
+        return eval_dir(self.data_root, self.source, self.build, self.base_model)
+
+    @property
     def tests_root(self) -> Path:
         """The configured layout's tests root, where test dirs live by default."""
-        return eval_dir(self.data_root, self.source, self.build, self.base_model) / TESTS_DIRNAME
+        return self.eval_dir / TESTS_DIRNAME
 
     def keeps(self, failed: bool) -> bool:
         """Whether the keep policy keeps a dir whose test (or, for a shared dir, any test of

@@ -6,51 +6,28 @@ import os
 import platform
 import socket
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from artifact_manager.reporting.schema import plugin_version, utc_timestamp, write_report
-from artifact_manager.reporting.sizes import format_size
-from artifact_manager.storage.retention import SessionInfo
-from artifact_manager.violations import Violation
-
 if TYPE_CHECKING:
     from artifact_manager.plugin.lifecycle import Finished
+    from artifact_manager.plugin.records import ArtifactRecord
+    from artifact_manager.storage.retention import SessionInfo
+    from artifact_manager.violations import Violation
 
-__all__ = ["ATTACHMENTS_SECTION", "ArtifactRecord", "ArtifactReport", "attach", "run_identity"]
+# The records, the report's JSON and its sizes are imported where they are first used: a
+# session whose tests claim no dir and break no rule makes none of them (each dataclass
+# costs ~1 ms to make at import; see docs/performance.md).
+
+__all__ = ["ATTACHMENTS_SECTION", "ArtifactReport", "attach", "run_identity"]
 
 #: The teardown report section that lists kept files as ``[[ATTACHMENT|path]]`` lines. Its
 #: name starts with "Captured stdout" so that pytest's junitxml writes it into the test's
 #: ``<system-out>`` (with ``junit_logging = system-out``, ``out-err`` or ``all``).
 ATTACHMENTS_SECTION = "Captured stdout artifacts"
-
-
-@dataclass
-class ArtifactRecord:
-    """One test's artifacts (one entry of the JSON report's ``tests`` list)."""
-
-    nodeid: str
-    test_name: str
-    artifacts_dir: str
-    test_root: str
-    outcome: str
-    kept: bool
-    size: int
-    files: list[dict[str, Any]] = field(default_factory=list)
-    violations: list[Violation] = field(default_factory=list)
-    #: Seconds the test's setup, call and teardown took (its last attempt).
-    duration: float = 0.0
-    #: When its last attempt ended (ISO 8601, UTC): a merge of CI shards keeps the latest.
-    finished: str = ""
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> ArtifactRecord:
-        """The record :func:`dataclasses.asdict` made ``raw`` from (the xdist round trip)."""
-        found = [Violation(**v) for v in raw.get("violations", [])]
-        return cls(**{**raw, "violations": found})
 
 
 class ArtifactReport:
@@ -88,6 +65,8 @@ class ArtifactReport:
         rerun replaces the earlier attempt's."""
         self.outcomes[nodeid] = outcome
         if record is not None:
+            from artifact_manager.reporting.schema import utc_timestamp
+
             record.violations = list(self.test_violations.get(nodeid, []))
             record.duration = round(duration, 6)
             record.finished = utc_timestamp(time.time())
@@ -115,6 +94,9 @@ class ArtifactReport:
         }
 
     def merge(self, payload: dict[str, Any]) -> None:
+        from artifact_manager.plugin.records import ArtifactRecord
+        from artifact_manager.violations import Violation
+
         self.outcomes.update(payload.get("outcomes", {}))
         for raw in payload.get("records", []):
             self.records[raw["nodeid"]] = ArtifactRecord.from_dict(raw)
@@ -143,6 +125,8 @@ class ArtifactReport:
     def write(self, path: Path, run: dict[str, Any]) -> None:
         """Write the JSON report: atomically, or in place where no new file may be made
         beside it (strict mode made the file before enforcement)."""
+        from artifact_manager.reporting.schema import write_report
+
         write_report(self.to_json(run), path)
 
     def summary_lines(self, verbose: bool) -> list[str]:
@@ -154,6 +138,8 @@ class ArtifactReport:
                 lines.extend(f"  {v.line()}" for v in found)
             lines.extend(f"  {v.line()}" for v in self.violations)
         if kept:
+            from artifact_manager.reporting.sizes import format_size
+
             total = sum(r.size for r in kept)
             lines.append(f"kept {len(kept)} test artifact dir(s), {format_size(total)} in total")
             if verbose:
@@ -217,6 +203,8 @@ CI_VARIABLES = (
 def run_identity(config: pytest.Config, session: SessionInfo) -> dict[str, Any]:
     """Who ran the session, so that the reports of a suite split over CI jobs can be told
     apart and merged: run id, host, times, versions, arguments, split options, CI job."""
+    from artifact_manager.reporting.schema import plugin_version, utc_timestamp
+
     split = {}
     for name in SPLIT_OPTIONS:
         value = config.getoption(name, None)

@@ -6,21 +6,23 @@ import time
 import uuid
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from artifact_manager.config import ArtifactConfig
-from artifact_manager.layout import Layout
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.dirs import TestDirs
 from artifact_manager.plugin.factory import ArtifactManagerFactory
 from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
 from artifact_manager.plugin.options import PluginSettings
-from artifact_manager.plugin.report import ArtifactRecord, ArtifactReport, run_identity
+from artifact_manager.plugin.report import ArtifactReport, run_identity
 from artifact_manager.storage.cleanup import tree_files
 from artifact_manager.storage.retention import SessionInfo
 from artifact_manager.storage.trash import Trash
+
+if TYPE_CHECKING:
+    from artifact_manager.config import ArtifactConfig
 
 __all__ = ["STATE_KEY", "SessionState", "state_of"]
 
@@ -81,16 +83,7 @@ class SessionState:
         cache = getattr(config, "cache", None)
         if cache is not None:
             cache.mkdir("artifact_manager")
-        eval_dir = Layout.from_config(
-            ArtifactConfig(
-                mode="production",
-                source=settings.source,
-                build=settings.build,
-                base_model=settings.base_model,
-                data_root=settings.data_root,
-            )
-        ).eval_dir
-        self.guard.enforce_strict([eval_dir], keep)
+        self.guard.enforce_strict([settings.eval_dir], keep)
 
     def check_strict_outputs(self, config: pytest.Config) -> None:
         """At configure time (serial session or xdist controller): under Landlock, outputs
@@ -139,6 +132,9 @@ class SessionState:
     def finish_crashed(self, nodeid: str) -> None:
         """Controller: the xdist worker running ``nodeid`` died. Its dir (in the configured
         layout: a marker's layout is unknown here) is kept or removed as a failed test's."""
+        from artifact_manager.layout import Layout
+        from artifact_manager.plugin.records import ArtifactRecord
+
         test_name = nodeid_to_test_name(nodeid)
         root = self.settings.tests_root / test_name
         kept = self.dirs.finish_crashed(root, nodeid)
@@ -154,6 +150,8 @@ class SessionState:
         self.report.add(nodeid, "failed", record)
 
     def _config_for(self, test_name: str) -> ArtifactConfig:
+        from artifact_manager.config import ArtifactConfig
+
         settings = self.settings
         return ArtifactConfig(
             mode="test",

@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from artifact_manager.errors import ArtifactConfigError, ArtifactError
-from artifact_manager.layout import INTERNAL_PREFIX
-from artifact_manager.storage.atomic import publish, temp_sibling
+from artifact_manager.paths import INTERNAL_PREFIX
 
 if TYPE_CHECKING:
     import polars as pl
@@ -98,6 +97,8 @@ def baseline_path(test_file: Path, test_name: str, name: str | None = None) -> P
 
 def write_baseline(frame: pl.DataFrame, path: Path) -> None:
     """Write ``frame`` as the baseline at ``path``, atomically (replacing an old one)."""
+    from artifact_manager.storage.atomic import publish, temp_sibling
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with temp_sibling(path) as temp:
         frame.write_parquet(temp)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from artifact_manager.layout import is_internal_name
+from artifact_manager.paths import is_internal_name
 from artifact_manager.reporting.previews import (
     ImagePreview,
     Preview,

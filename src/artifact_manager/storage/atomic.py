@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from artifact_manager.layout import INTERNAL_PREFIX
+from artifact_manager.paths import INTERNAL_PREFIX
 from artifact_manager.storage.checksum import sha256_file
 
 __all__ = [

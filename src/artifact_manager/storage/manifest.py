@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from artifact_manager.errors import ArtifactError, ArtifactManifestError
-from artifact_manager.layout import INTERNAL_PREFIX, is_versioning_name
+from artifact_manager.paths import INTERNAL_PREFIX, is_versioning_name
 from artifact_manager.storage.atomic import fsync_dir, publish, temp_path_for
 from artifact_manager.storage.checksum import (
     Stamp,

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from artifact_manager.errors import ArtifactLockTimeout
-from artifact_manager.layout import INTERNAL_PREFIX, is_internal_name, lock_path_for
+from artifact_manager.paths import INTERNAL_PREFIX, is_internal_name, lock_path_for
 from artifact_manager.storage.locks import HeldLock, acquire
 
 if sys.platform != "win32":

@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from artifact_manager.errors import ArtifactLockTimeout
-from artifact_manager.layout import INTERNAL_PREFIX
+from artifact_manager.paths import INTERNAL_PREFIX
 from artifact_manager.storage.cleanup import remove_tree
 from artifact_manager.storage.locks import HeldLock, acquire
 

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from artifact_manager.errors import ArtifactPathError
-from artifact_manager.layout import INTERNAL_PREFIX, LATEST, version_number
+from artifact_manager.paths import INTERNAL_PREFIX, LATEST, version_number
 from artifact_manager.storage.atomic import fsync_dir, temp_path_for
 from artifact_manager.storage.cleanup import remove_tree
 from artifact_manager.storage.locks import acquire
