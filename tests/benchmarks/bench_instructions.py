@@ -6,7 +6,14 @@ tests) are run under ``valgrind --tool=callgrind`` with the plugin off, on, and 
 guard off; per test is the difference divided by the difference in tests, start-up is the
 small suite's total minus that many tests' worth, each against the plugin off.
 
-    python tests/benchmarks/bench_instructions.py [--small 100] [--large 500]
+    python tests/benchmarks/bench_instructions.py [--small 100] [--large 500] [--wheel]
+
+``--wheel`` measures the plugin as users install it: the wheel built from this checkout,
+installed with its dependencies into a fresh virtualenv (pip must be able to fetch them).
+pytest marks every top-level package of a ``pytest11`` distribution for assertion rewriting,
+so an installed plugin's modules are loaded through pytest's rewriting import hook (an
+editable install under pytest < 9.2 is not marked). ``--assert=plain`` rows show that
+hook's share.
 
 Needs ``valgrind`` (Debian: ``apt-get install valgrind``); takes a few minutes.
 """
@@ -27,12 +34,33 @@ VARIANTS = {
     "guard on": [],
     "guard off": ["--artifacts-guard=off"],
 }
+#: With --wheel: the same with pytest's assertion rewriting off.
+PLAIN_ASSERT_VARIANTS = {
+    "plugin off, --assert=plain": ["-p", "no:artifact_manager", "--assert=plain"],
+    "guard on, --assert=plain": ["--assert=plain"],
+}
 #: As bench_plugin_overhead.py: the dev environment's unrelated plugins off on both sides.
-PYTEST = [sys.executable, "-m", "pytest", "-q"]
-PYTEST += ["-p", "no:randomly", "-p", "no:hypothesispytest", "-p", "no:benchmark"]
+PLUGINS_OFF = ["-p", "no:randomly", "-p", "no:hypothesispytest", "-p", "no:benchmark"]
 
 
-def instructions(suite: Path, extra: list[str]) -> int:
+def installed_wheel(tmp: Path) -> str:
+    """The Python of a fresh virtualenv holding the wheel built from this checkout."""
+    checkout = Path(__file__).resolve().parents[2]
+    wheels = tmp / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(wheels), str(checkout)],
+        check=True,
+        capture_output=True,
+    )
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    [wheel] = wheels.glob("*.whl")
+    subprocess.run([python, "-m", "pip", "install", "-q", str(wheel)], check=True)
+    return python
+
+
+def instructions(python: str, suite: Path, extra: list[str]) -> int:
     """Instructions of one pytest run of ``suite`` under callgrind (after a warm-up run that
     writes the bytecode caches)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -44,12 +72,13 @@ def instructions(suite: Path, extra: list[str]) -> int:
     # script was started. Started from /tmp/x, the rootdir was /tmp, the guard watched /tmp
     # for the data root to appear, and read pytest's own capture files' events every phase.
     cwd = suite.parent
+    pytest = [python, "-m", "pytest", "-q", *PLUGINS_OFF]
     subprocess.run(
-        [*PYTEST, *extra, str(suite)], env=env, cwd=cwd, capture_output=True, check=False
+        [*pytest, *extra, str(suite)], env=env, cwd=cwd, capture_output=True, check=False
     )
     callgrind = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
     done = subprocess.run(
-        [*callgrind, *PYTEST, *extra, str(suite)],
+        [*callgrind, *pytest, *extra, str(suite)],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -68,10 +97,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=100)
     parser.add_argument("--large", type=int, default=500)
+    parser.add_argument("--wheel", action="store_true", help="measure an installed wheel")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed: apt-get install valgrind")
     with tempfile.TemporaryDirectory() as tmp:
+        python = installed_wheel(Path(tmp)) if args.wheel else sys.executable
+        variants = {**VARIANTS, **(PLAIN_ASSERT_VARIANTS if args.wheel else {})}
         suites = {}
         for count in (args.small, args.large):
             suite = Path(tmp, f"plain{count}")
@@ -82,16 +114,29 @@ def main() -> None:
             )
             suites[count] = suite
         results = {}
-        for name, extra in VARIANTS.items():
-            small = instructions(suites[args.small], extra)
-            large = instructions(suites[args.large], extra)
+        for name, extra in variants.items():
+            small = instructions(python, suites[args.small], extra)
+            large = instructions(python, suites[args.large], extra)
             per_test = (large - small) / (args.large - args.small)
             results[name] = (per_test, small - per_test * args.small)
-        off_test, off_start = results["plugin off"]
-        print(f"plain tests, {args.small} vs {args.large}, instructions (callgrind)")
+        versions = subprocess.run(
+            [python, "-c", "import pytest, sys; print(sys.version.split()[0], pytest.__version__)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        install = "wheel in a virtualenv" if args.wheel else "this environment"
+        print(
+            f"plain tests, {args.small} vs {args.large}, instructions (callgrind); "
+            f"Python {versions[0]}, pytest {versions[1]}, {install}"
+        )
         for name, (per_test, start) in results.items():
+            # Each row against the plugin off with the same assertion mode.
+            off_test, off_start = results[
+                "plugin off, --assert=plain" if "plain" in name else "plugin off"
+            ]
             print(
-                f"{name:10s}  per test {per_test / 1e6:6.3f} M ({per_test / off_test - 1:+6.1%})"
+                f"{name:27s}  per test {per_test / 1e6:6.3f} M ({per_test / off_test - 1:+6.1%})"
                 f"  start-up {start / 1e6:8.1f} M ({(start - off_start) / 1e6:+7.1f} M)"
             )
 
