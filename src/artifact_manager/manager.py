@@ -182,7 +182,7 @@ class ArtifactManager:
                 "is inside a published version (versions are immutable)",
                 "read versions through resolve_version(); write new artifacts at the top",
             )
-        if create_dir:
+        if create_dir and not os.path.isdir(path.parent):  # one stat when it exists
             path.parent.mkdir(parents=True, exist_ok=True)
         return path
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path, PurePath
 
 from artifact_manager.errors import ArtifactPathError
@@ -103,6 +104,22 @@ def is_within(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> boo
 _real_roots: dict[str, str] = {}
 
 
+def _no_link_below(root: Path, parts: tuple[str, ...]) -> bool:
+    """True if no entry of ``root/parts...`` below ``root`` that exists is a symlink: then
+    the candidate's real path is ``realpath(root)/parts`` and stays inside ``root``, found
+    with one ``lstat`` a part (``realpath`` costs one a part of the whole path, from ``/``)."""
+    path = os.fspath(root)
+    for part in parts:
+        path = os.path.join(path, part)
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:  # missing (so is the rest) or unreadable: realpath keeps it as is
+            return True
+        if stat.S_ISLNK(mode):
+            return False
+    return True
+
+
 def _resolves_under(candidate: Path, root: Path) -> bool:
     """:func:`is_within`, with ``root``'s real path remembered (and looked up again when the
     remembered one does not hold the candidate: a root that moved is seen as it is now)."""
@@ -138,7 +155,7 @@ def resolve_inside(root: Path, name: object, *, what: str = "artifact name") -> 
     if not pure.parts:
         raise ArtifactPathError(name, f"{what} is empty", remedy)
     candidate = root / pure
-    if not _resolves_under(candidate, root):
+    if not _no_link_below(root, pure.parts) and not _resolves_under(candidate, root):
         raise ArtifactPathError(
             name,
             f"{what} resolves to {os.path.realpath(candidate)!r} through a symlink",

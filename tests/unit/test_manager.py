@@ -113,6 +113,21 @@ def test_symlink_leading_out_of_the_artifacts_dir_is_refused(test_manager, tmp_p
         test_manager.get_artifact_path("file_link.tsv")
 
 
+def test_symlink_deeper_inside_or_dangling_leading_out_is_refused(test_manager, tmp_path):
+    # Only the parts below the artifacts dir are looked at (one lstat each) until a symlink
+    # is met: then the whole real path decides.
+    artifacts = test_manager.get_artifacts_dir(create=True)
+    (artifacts / "a" / "b").mkdir(parents=True)
+    (artifacts / "a" / "b" / "out").symlink_to(tmp_path)
+    (artifacts / "dangling.tsv").symlink_to(tmp_path / "not_there" / "x.tsv")
+    for name in ("a/b/out/x.tsv", "a/b/out", "dangling.tsv"):
+        with pytest.raises(ArtifactPathError, match="symlink"):
+            test_manager.get_artifact_path(name)
+    (artifacts / "a" / "b" / "in").symlink_to(artifacts / "a")
+    assert test_manager.get_artifact_path("a/b/in/new/x.tsv") == artifacts / "a/b/in/new/x.tsv"
+    assert test_manager.get_artifact_path("a/b/missing/x.tsv") == artifacts / "a/b/missing/x.tsv"
+
+
 def test_symlink_staying_inside_is_fine(test_manager):
     artifacts = test_manager.get_artifacts_dir(create=True)
     (artifacts / "real").mkdir()

@@ -286,7 +286,8 @@ class Manifest:
         ``sync_dir=False``: the caller flushes the dir itself (the journal's entry in it, the
         first time, and a snapshot's rename when this update compacts).
         """
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.path.isdir(self.root):  # one stat when it exists (most updates)
+            self.root.mkdir(parents=True, exist_ok=True)
         with acquire(
             self.root / MANIFEST_LOCK, timeout=_LOCK_TIMEOUT, owner="updating the manifest"
         ):
