@@ -1,4 +1,4 @@
-"""Where each kind of artifact lives, per mode: pure path arithmetic, no I/O but ``realpath``.
+"""Where each kind of artifact lives, per mode: pure path arithmetic (names: :mod:`.paths`).
 
 With ``E = data_root/<source>/<build>/<base_model>_eval``:
 

@@ -1,10 +1,10 @@
 """The layout's vocabulary: its reserved names, the default eval dir and the path rules.
 
-Constants and pure functions (no I/O but ``realpath``), importing nothing of the package
-but its errors: the guard, the storage modules and the plugin's start-up use them without
-importing the config and layout dataclasses (whose creation alone costs ~1 ms each at
-start-up). :mod:`~artifact_manager.layout` and :mod:`~artifact_manager.config` re-export
-them under their old names.
+Constants and pure functions (no I/O but ``lstat`` and ``realpath``), importing nothing of
+the package but its errors: the guard, the storage modules and the plugin's start-up use
+them without importing the config and layout dataclasses (whose creation alone costs ~1 ms
+each at start-up). :mod:`~artifact_manager.layout` and :mod:`~artifact_manager.config`
+re-export them under their old names.
 """
 
 from __future__ import annotations
