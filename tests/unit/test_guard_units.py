@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from artifact_manager.guard.detect import InotifyWatcher, TreeDiffWatcher
+from artifact_manager.guard.detect import InotifyWatcher, TreeDiffWatcher, Watcher
 from artifact_manager.guard.policy import GuardPolicy
 from artifact_manager.guard.resolution import real_entry
 from artifact_manager.guard.strict import writable_hierarchies
@@ -78,6 +78,31 @@ def test_watchers_see_changes_in_protected_trees_only(tmp_path, policy, watcher_
         assert "deep.tsv" in {os.path.basename(c.path) for c in watcher.changes()}
     finally:
         watcher.close()
+
+
+def test_inotify_is_pending_exactly_while_a_change_is_queued(tmp_path, policy):
+    """``pending()`` is the per-phase look of every test: False must mean ``changes()`` would
+    find nothing, and it must not consume what it saw."""
+    meta = tmp_path / "data" / "ensembl" / "GRCh37" / "spliceai_eval" / "meta_models"
+    meta.mkdir(parents=True)
+    watcher = InotifyWatcher([str(tmp_path / "data")], policy.is_protected)
+    try:
+        assert watcher.pending() is False
+        (meta / "new.tsv").write_text("x")
+        assert watcher.pending() is True
+        assert watcher.pending() is True  # asking again consumes nothing
+        assert [os.path.basename(c.path) for c in watcher.changes()] == ["new.tsv"]
+        assert watcher.pending() is False
+    finally:
+        watcher.close()
+
+
+def test_tree_diff_is_always_pending_and_the_null_watcher_never(tmp_path, policy):
+    """Only a walk tells what a tree diff would find; a watcher that sees nothing (guard off,
+    xdist worker) has nothing to say."""
+    watcher = TreeDiffWatcher([str(tmp_path / "data")], policy.is_protected)
+    assert watcher.pending() is True
+    assert Watcher().pending() is False
 
 
 def test_inotify_sees_a_data_root_created_later(tmp_path, policy):

@@ -51,6 +51,11 @@ class Watcher:
     def changes(self) -> list[Change]:
         return []
 
+    def pending(self) -> bool:
+        """Whether :meth:`changes` may have something to say (False: it would return ``[]``).
+        Asked after every phase of every test, so it costs next to nothing where it can."""
+        return False
+
     def close(self) -> None:
         pass
 
@@ -165,6 +170,9 @@ class InotifyWatcher(Watcher):
     def _under_roots(self, path: str) -> bool:
         return any(is_under(path, root) for root in self._roots)
 
+    def pending(self) -> bool:
+        return bool(self._ready.poll(0))  # one poll(0): events queued?
+
     def changes(self) -> list[Change]:
         if not self._ready.poll(0):
             return []
@@ -264,6 +272,9 @@ def _snapshot(roots: list[str], is_protected: IsProtected) -> dict[str, tuple[in
 class TreeDiffWatcher(Watcher):
     kind = "tree diff"
     cheap = False  # a walk of the protected trees per look
+
+    def pending(self) -> bool:
+        return True  # only a walk can tell
 
     def __init__(self, roots: list[str], is_protected: IsProtected) -> None:
         self._roots = roots

@@ -11,8 +11,8 @@ the controller's session id and start time):
    the session's shared lock there until the process ends (the session is live there), and,
    for a tests root other than the configured one (a marker or factory keyword chose another
    layout), reaps it first.
-3. Per test attempt (:class:`AttemptDirs`, the claim hook of the forced test mode): the first
-   manager made for a test root **claims** it: the root's lock is taken (at most
+3. Per test attempt (:class:`AttemptDirs`, made by the attempt's claim hook at its first claim):
+   the first manager made for a test root **claims** it: the root's lock is taken (at most
    ``lock_timeout`` seconds; the error names the holder) and whatever is there is discarded.
    When the attempt ends the root is **kept** (a keep marker is written, then the lock is
    released) or **discarded** (renamed into the trash, deleted in the background).

@@ -225,7 +225,8 @@ class GuardSession:
     def between_tests(self) -> list[Violation]:
         """Serial: what changed since the last test's teardown look (asked as the next test
         starts), as session-level violations."""
-        if self.attribution != "per-test":  # (a guard that is off has a watcher that sees nothing)
+        # (A guard that is off, or an xdist worker, has a watcher that sees nothing.)
+        if self.attribution != "per-test" or not self.watcher.pending():
             return []
         return self.session_changes()
 
@@ -253,9 +254,7 @@ class GuardSession:
 
     def enter(self, nodeid: str, phase: str, exempt: bool) -> None:
         """Arm the guard for ``phase`` of test ``nodeid`` (disarm it for an exempt test)."""
-        if self.mode == "off":
-            return
-        if exempt:
+        if exempt or self.mode == "off":
             audit.disarm()
             return
         self.checker.enter(nodeid, phase)
@@ -277,18 +276,31 @@ class GuardSession:
         then, unless ``--setup-only``), else the teardown. So a write by another plugin's
         ``pytest_runtest_logreport`` is charged to the phase that follows it.
         """
+        if exempt or self.checker.violations or self.watcher.pending():
+            violations = self._after_eventful_phase(item, report, exempt)
+        else:
+            violations = []  # the common case: nothing seen, nothing recorded
         when = report.when
+        if when == "setup":
+            passed = report.outcome == "passed"
+            next_phase = "call" if passed and not self.setup_only else "teardown"
+        elif when == "call":
+            next_phase = "teardown"
+        else:
+            return violations
+        self.enter(item.nodeid, next_phase, exempt)
+        return violations
+
+    def _after_eventful_phase(
+        self, item: pytest.Item, report: pytest.TestReport, exempt: bool
+    ) -> list[Violation]:
+        """:meth:`after_phase` when the watcher has news, a violation was recorded or the
+        test is exempt: the watcher's findings, the exemption noted, the verdict."""
         if self.attribution == "per-test":
-            self.changes_of(item, when, exempt)  # what the watcher saw during this phase
+            self.changes_of(item, report.when, exempt)  # what the watcher saw in this phase
         if exempt:
             report.artifact_manager_exempt = True  # type: ignore[attr-defined]  # for xdist
-        violations = self.judge(item, report) if self.checker.violations else []
-        if when == "setup":
-            next_phase = "call" if report.passed and not self.setup_only else "teardown"
-            self.enter(item.nodeid, next_phase, exempt)
-        elif when == "call":
-            self.enter(item.nodeid, "teardown", exempt)
-        return violations
+        return self.judge(item, report) if self.checker.violations else []
 
     def judge(self, item: pytest.Item, report: pytest.TestReport) -> list[Violation]:
         """Fail ``report`` if its phase of ``item`` saw violations; return them.

@@ -4,9 +4,9 @@ Per attempt (pytest-rerunfailures runs setup/call/teardown again; each attempt s
 empty dir and the last attempt's dir is the one kept):
 
 1. setup starts: force test mode under the test's name for setup, call and teardown, with
-   the attempt's :class:`~artifact_manager.plugin.dirs.AttemptDirs` as the claim hook: the
-   first manager made for a test root claims it (lock, empty; see
-   :mod:`artifact_manager.plugin.dirs`). A test that makes no manager touches nothing;
+   the attempt as the claim hook: the first manager made for a test root claims it (lock,
+   empty; see :mod:`artifact_manager.plugin.dirs`). A test that makes no manager touches
+   nothing and makes nothing but its attempt;
 2. every phase's report is noted (a test failed if setup, call or teardown failed); a failed
    phase's report gets an ``artifacts`` section naming the test's dirs and files;
 3. after the teardown report: keep or discard every root claimed under the test's name,
@@ -26,7 +26,7 @@ import pytest
 from artifact_manager.errors import ArtifactConfigError
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.dirs import AttemptDirs, TestDirs
-from artifact_manager.plugin.markers import ARTIFACTS, has_artifacts_marker
+from artifact_manager.plugin.markers import ARTIFACTS
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.storage.cleanup import TreeFile, tree_files
 from artifact_manager.testmode import ForcedTestMode
@@ -87,24 +87,29 @@ def config_for_item(
 
 class Attempt(ForcedTestMode):
     """One attempt of a test, from its setup to its teardown report: the test mode forced
-    for it (on from setup to :meth:`close`), its dirs, outcomes and duration.
+    for it (on from setup to :meth:`close`) and its own claim hook, its dirs, outcome and
+    duration.
 
-    One object per test (made for every test, most of which make no config): the forced
-    name is computed from the node id when a config first asks for it.
+    The one object made for every test, most of which make no config: the forced name is
+    computed from the node id when a config first asks for it, and the
+    :class:`~artifact_manager.plugin.dirs.AttemptDirs` at the first claim.
     """
 
-    def __init__(self, item: pytest.Item, dirs: AttemptDirs, config: ArtifactConfig | None) -> None:
+    def __init__(self, item: pytest.Item, dirs: TestDirs, config: ArtifactConfig | None) -> None:
         # ForcedTestMode's fields, set here rather than through its __init__: the name comes
         # from _make_name (no function object per test); a marker's config has validated it.
         self._name = config.test_name if config is not None and config.test_name else None
         self._name_of = None
-        self.claimer = dirs
+        self.claimer = self
         self.created_roots = []
         self.item = item
         self.nodeid = item.nodeid
-        self.dirs = dirs
+        self._test_dirs = dirs
+        #: The claimed dirs' locks (None until the first claim).
+        self.dirs: AttemptDirs | None = None
         self.config = config
-        self.outcomes: dict[str, str] = {}
+        #: "failed" if a phase failed, else "skipped" if one was skipped, else "passed".
+        self.outcome = "passed"
         #: Seconds of the phases so far.
         self.duration = 0.0
 
@@ -114,12 +119,23 @@ class Attempt(ForcedTestMode):
     def _make_name(self) -> str:
         return nodeid_to_test_name(self.nodeid)
 
+    # -- the claim hook (RootClaimer) ---------------------------------------------------------
+
+    def is_shared(self, test_name: str) -> bool:
+        return self._test_dirs.is_shared(test_name)
+
+    def claim(self, root: Path) -> None:
+        if self.dirs is None:
+            self.dirs = self._test_dirs.attempt(self.nodeid)
+        self.dirs.claim(root)
+
     def close(self) -> None:
         """Stop forcing test mode, then release the locks: no lock outlives the attempt."""
         try:
             self.deactivate()
         finally:
-            self.dirs.release()
+            if self.dirs is not None:
+                self.dirs.release()
 
 
 class Finished(NamedTuple):
@@ -155,12 +171,15 @@ class Lifecycle:
             attempt.config = config_for_item(item, self.settings, attempt.test_name)
         return attempt.config
 
-    def start(self, item: pytest.Item) -> Attempt:
-        """Force test mode for the attempt, with the attempt's dirs as the claim hook."""
+    def start(self, item: pytest.Item, marked: bool) -> Attempt:
+        """Force test mode for the attempt, the attempt being the claim hook.
+
+        ``marked``: the item has an ``artifacts`` marker (see :func:`.markers.marks_of`).
+        """
         # A bad @pytest.mark.artifacts fails the setup now, whether or not the test uses it.
-        config = config_for_item(item, self.settings) if has_artifacts_marker(item) else None
-        nodeid = item.nodeid
-        attempt = self._open[nodeid] = Attempt(item, self.dirs.attempt(nodeid), config)
+        config = config_for_item(item, self.settings) if marked else None
+        attempt = Attempt(item, self.dirs, config)
+        self._open[attempt.nodeid] = attempt
         attempt.activate()  # off again in Attempt.close, when the attempt finishes
         return attempt
 
@@ -171,9 +190,13 @@ class Lifecycle:
     def note(self, attempt: Attempt, report: pytest.TestReport) -> None:
         """Note a phase's outcome and duration; a failed phase's report names the test's
         dirs."""
-        attempt.outcomes[report.when] = report.outcome
         attempt.duration += report.duration
-        if report.failed and attempt.created_roots:
+        outcome = report.outcome
+        if outcome == "passed":
+            return
+        if attempt.outcome != "failed":
+            attempt.outcome = outcome
+        if outcome == "failed" and attempt.created_roots:
             section = _dirs_section(attempt.created_roots, self.settings.keep)
             report.sections.append(("artifacts", section))
 
@@ -188,15 +211,15 @@ class Lifecycle:
         attempt = self._open.get(nodeid)
         if attempt is None:
             return Finished(nodeid, "passed", None)
-        config = self.config_of(item) if with_files or attempt.created_roots else None
-        del self._open[nodeid]
-        outcomes = attempt.outcomes.values()
-        failed = "failed" in outcomes
         if outcome is None:
-            outcome = "failed" if failed else "skipped" if "skipped" in outcomes else "passed"
-        if config is None:
+            outcome = attempt.outcome
+        if not with_files and not attempt.created_roots:  # most tests: nothing to keep or list
+            del self._open[nodeid]
             attempt.close()
             return Finished(nodeid, outcome, None, duration=attempt.duration)
+        config = self.config_of(item)
+        del self._open[nodeid]
+        failed = attempt.outcome == "failed"
         from artifact_manager.layout import Layout
         from artifact_manager.plugin.records import ArtifactRecord
 
@@ -210,7 +233,8 @@ class Lifecycle:
             if keep and _settle_manifests(entries):
                 entries = _entries(roots, own_root)  # the journals grew
             files = [_describe(name, e) for name, e in entries] if with_files else []
-            attempt.dirs.finish(roots, keep=keep, outcome=outcome)
+            if attempt.dirs is not None:
+                attempt.dirs.finish(roots, keep=keep, outcome=outcome)
         finally:
             attempt.close()
         record = ArtifactRecord(

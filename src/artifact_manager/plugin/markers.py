@@ -15,8 +15,8 @@ import pytest
 __all__ = [
     "ARTIFACTS",
     "EXEMPT",
-    "has_artifacts_marker",
     "is_exempt",
+    "marks_of",
     "note_markers",
     "register_markers",
 ]
@@ -64,7 +64,9 @@ def note_markers(items: Sequence[pytest.Item]) -> None:
         item.stash[_MARKS] = (exempt, artifacts)
 
 
-def _marks(item: pytest.Item) -> tuple[bool, bool]:
+def marks_of(item: pytest.Item) -> tuple[bool, bool]:
+    """(exempt: marked ``allow_production_writes``, has an ``artifacts`` marker (on it or
+    on a class or module of it)), as noted at collection."""
     marks = item.stash.get(_MARKS, None)
     if marks is None:  # an item that skipped collection's hooks: asked now, once
         marks = item.stash[_MARKS] = (
@@ -76,9 +78,4 @@ def _marks(item: pytest.Item) -> tuple[bool, bool]:
 
 def is_exempt(item: pytest.Item) -> bool:
     """True for a test marked ``allow_production_writes``."""
-    return _marks(item)[0]
-
-
-def has_artifacts_marker(item: pytest.Item) -> bool:
-    """True for a test (or a class or module of it) marked ``artifacts``."""
-    return _marks(item)[1]
+    return marks_of(item)[0]

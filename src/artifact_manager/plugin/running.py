@@ -13,7 +13,7 @@ from collections.abc import Generator
 import pytest
 
 from artifact_manager.plugin.lifecycle import Attempt
-from artifact_manager.plugin.markers import is_exempt
+from artifact_manager.plugin.markers import is_exempt, marks_of
 from artifact_manager.plugin.report import attach
 from artifact_manager.plugin.session import SessionState
 
@@ -45,15 +45,17 @@ class RunHooks:
         # marker) the setup fails inside every other plugin's setup wrapper, as they expect.
         state = self._state
         self._item = None
-        if self._guarded:
+        guarded = self._guarded
+        if guarded:
             found = state.guard.between_tests()  # serial: what changed since the last test
             if found:
                 state.report.violations.extend(found)
-        exempt = self._guarded and is_exempt(item)
-        attempt = state.lifecycle.start(item)
+        exempt, marked = marks_of(item)
+        attempt = state.lifecycle.start(item, marked)
+        exempt = exempt and guarded
         self._item, self._attempt, self._exempt = item, attempt, exempt
-        if self._guarded:
-            state.guard.enter(item.nodeid, "setup", exempt)
+        if guarded:
+            state.guard.enter(attempt.nodeid, "setup", exempt)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(
