@@ -17,6 +17,7 @@ from pathlib import Path, PurePath
 from artifact_manager.errors import ArtifactPathError
 
 __all__ = [
+    "BASELINES_DIR",
     "DEFAULT_BASE_MODEL",
     "DEFAULT_BUILD",
     "DEFAULT_DATA_ROOT",
@@ -57,6 +58,8 @@ TRAINING_DATA = "training_data"
 MODELS = "models"
 #: Files the manager keeps for itself (manifest, locks, temp files) start with this.
 INTERNAL_PREFIX = ".artifacts."
+#: Beside a test file: the dir of its table baselines (:mod:`artifact_manager.regression`).
+BASELINES_DIR = "__baselines__"
 #: The pointer to the newest version, in a dir of versions.
 LATEST = "latest"
 _VERSION = re.compile(r"v([1-9][0-9]*)_([0-9]{8})")

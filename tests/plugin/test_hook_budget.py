@@ -119,6 +119,11 @@ NOT_IMPORTED = (
     "artifact_manager.storage.atomic",
     "artifact_manager.storage.checksum",
     "artifact_manager.manager",
+    # Asked for only where a collected module has a __baselines__ dir, or a test checks one.
+    "artifact_manager.regression",
+    "artifact_manager.regression.store",
+    # The xdist controller's hooks: registered only when the session distributes (-n, --dist).
+    "artifact_manager.plugin.xdist",
 )
 
 

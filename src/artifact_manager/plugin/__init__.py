@@ -47,8 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = state
     junitxml = bool(config.getoption("xmlpath", None))
     config.pluginmanager.register(RunHooks(state, junitxml=junitxml), RUN_HOOKS)
-    if config.pluginmanager.hasplugin("xdist"):
-        from artifact_manager.plugin.xdist import XdistHooks
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") != "no":
+        from artifact_manager.plugin.xdist import XdistHooks  # the controller's hooks
 
         config.pluginmanager.register(XdistHooks(state), "artifact_manager.xdist")
     install_baselines(config)  # table_regression: its session state and hooks (baselines.py)

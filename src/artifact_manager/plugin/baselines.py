@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 
 from artifact_manager.naming import nodeid_to_test_name
+from artifact_manager.paths import BASELINES_DIR
 from artifact_manager.plugin.options import BaselineSettings
-from artifact_manager.regression import store
 
 __all__ = [
     "BASELINES_KEY",
@@ -106,6 +106,8 @@ class BaselineSession:
             )
         if self.partial:
             return
+        from artifact_manager.regression import store
+
         dirs = [store.baseline_dir(Path(m)) for m in self.modules]
         if not any(store.list_baselines(d) for d in dirs):
             return  # no baselines at all (most suites): no test name is needed
@@ -223,9 +225,7 @@ class BaselineHooks:
             self._session.not_full("a plugin dropped collected tests")
         self._session.collected.update(collected)
         state = self._session
-        if not state.is_worker and any(
-            store.list_baselines(store.baseline_dir(Path(m))) for m in state.modules
-        ):
+        if not state.is_worker and _any_baselines(state.modules):
             track_attempts(session.config)
 
     # -- running ---------------------------------------------------------------------------
@@ -311,6 +311,17 @@ def uninstall_baselines(config: pytest.Config) -> None:
 # -- the fixture -------------------------------------------------------------------------
 
 
+def _any_baselines(modules: set[str]) -> bool:
+    """Whether a collected module has table baselines (the store is imported only then: most
+    suites have none)."""
+    dirs = [Path(m).parent / BASELINES_DIR for m in modules]
+    if not any(d.is_dir() for d in dirs):
+        return False
+    from artifact_manager.regression import store
+
+    return any(store.list_baselines(store.baseline_dir(Path(m))) for m in modules)
+
+
 class TableRegression:
     """Compares polars frames with this test's parquet baselines (``table_regression``)."""
 
@@ -327,6 +338,8 @@ class TableRegression:
 
     def baseline_path(self, name: str | None = None) -> Path:
         """Where this test's baseline (for the check called ``name``) lives."""
+        from artifact_manager.regression import store
+
         return store.baseline_path(self._test_file, self._test_name, name)
 
     def check(
@@ -349,6 +362,7 @@ class TableRegression:
         sorts both tables by these columns first; ``check_row_order=False`` sorts by all.
         """
         __tracebackhide__ = True
+        from artifact_manager.regression import store
         from artifact_manager.regression.compare import CompareOptions, compare_tables
         from artifact_manager.storage.tables import as_dataframe
 
@@ -415,6 +429,8 @@ class TableRegression:
         )
 
     def _write(self, frame: Any, path: Path, why: str) -> None:
+        from artifact_manager.regression import store
+
         store.write_baseline(frame, path)
         self._session.written[str(path)] = why
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from artifact_manager.errors import ArtifactConfigError, ArtifactError
-from artifact_manager.paths import INTERNAL_PREFIX
+from artifact_manager.paths import BASELINES_DIR, INTERNAL_PREFIX
 
 if TYPE_CHECKING:
     import polars as pl
@@ -36,7 +36,6 @@ __all__ = [
     "write_baseline",
 ]
 
-BASELINES_DIR = "__baselines__"
 SUFFIX = ".parquet"
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
 #: Where a test name can end inside a baseline's file name: ``-<12 hex digits>`` then ``.``.
