@@ -124,6 +124,10 @@ NOT_IMPORTED = (
     "artifact_manager.regression.store",
     # The xdist controller's hooks: registered only when the session distributes (-n, --dist).
     "artifact_manager.plugin.xdist",
+    # Test names, file listings and removal, the factory: once a test makes a dir or asks.
+    "artifact_manager.naming",
+    "artifact_manager.storage.cleanup",
+    "artifact_manager.plugin.factory",
 )
 
 

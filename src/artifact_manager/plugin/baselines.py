@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 
-from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.paths import BASELINES_DIR
 from artifact_manager.plugin.options import BaselineSettings
 
@@ -111,6 +110,8 @@ class BaselineSession:
         dirs = [store.baseline_dir(Path(m)) for m in self.modules]
         if not any(store.list_baselines(d) for d in dirs):
             return  # no baselines at all (most suites): no test name is needed
+        from artifact_manager.naming import nodeid_to_test_name
+
         owners = {nodeid_to_test_name(n): self.outcomes[n] for n in self.collected}
         self.unused = store.find_unused(dirs, self.checked, owners)
         if self.settings.prune:
@@ -331,6 +332,8 @@ class TableRegression:
         self._request = request
         self._nodeid = node.nodeid
         self._test_file = Path(node.path)
+        from artifact_manager.naming import nodeid_to_test_name
+
         self._test_name = nodeid_to_test_name(node.nodeid)
         self._session = request.config.stash[BASELINES_KEY]
         self._base = Path(request.config.invocation_params.dir)

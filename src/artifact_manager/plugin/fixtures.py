@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from artifact_manager.plugin.factory import ArtifactManagerFactory
 from artifact_manager.plugin.session import state_of
 
 if TYPE_CHECKING:
     from artifact_manager.config import ArtifactConfig
     from artifact_manager.manager import ArtifactManager
+    from artifact_manager.plugin.factory import ArtifactManagerFactory
 
 __all__ = [
     "artifact_config",

@@ -24,19 +24,19 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pytest
 
 from artifact_manager.errors import ArtifactConfigError
-from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.dirs import AttemptDirs, TestDirs
 from artifact_manager.plugin.markers import ARTIFACTS
 from artifact_manager.plugin.options import PluginSettings
-from artifact_manager.storage.cleanup import TreeFile, tree_files
 from artifact_manager.testmode import ForcedTestMode
 
 if TYPE_CHECKING:
     from artifact_manager.config import ArtifactConfig, Coverage
     from artifact_manager.plugin.records import ArtifactRecord
+    from artifact_manager.storage.cleanup import TreeFile
 
 # The config, layout and record classes are imported when a test first needs one (most tests
-# make no config): each is a dataclass, ~1 ms to make at import (docs/performance.md).
+# make no config): each is a dataclass, ~1 ms to make at import (docs/performance.md). So are
+# the test names and the file listing: a session of tests that make no dir needs neither.
 
 __all__ = ["MARKER_KEYS", "Attempt", "Finished", "Lifecycle", "config_for_item"]
 
@@ -72,6 +72,7 @@ def config_for_item(
     }
     fields.update(_marker_overrides(item))
     from artifact_manager.config import ArtifactConfig
+    from artifact_manager.naming import nodeid_to_test_name
 
     coverage: Coverage = fields.pop("coverage", "gene_subset")
     try:
@@ -117,6 +118,8 @@ class Attempt(ForcedTestMode):
         return f"Attempt({self.nodeid!r})"
 
     def _make_name(self) -> str:
+        from artifact_manager.naming import nodeid_to_test_name
+
         return nodeid_to_test_name(self.nodeid)
 
     # -- the claim hook (RootClaimer) ---------------------------------------------------------
@@ -268,6 +271,7 @@ def _dirs_section(roots: list[Path], keep: str) -> str:
         else "removed when the test ends; run with --keep-artifacts=failed to keep it"
     )
     from artifact_manager.reporting.sizes import format_size
+    from artifact_manager.storage.cleanup import tree_files
 
     lines = []
     for root in roots:
@@ -282,6 +286,8 @@ def _dirs_section(roots: list[Path], keep: str) -> str:
 
 def _entries(roots: list[Path], own_root: Path) -> list[tuple[str, TreeFile]]:
     """Files of all roots: named relative to the test's own root, others absolute."""
+    from artifact_manager.storage.cleanup import tree_files
+
     own = os.path.realpath(own_root)
     return [
         (entry.name if os.path.realpath(root) == own else str(entry.path), entry)

@@ -10,19 +10,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.plugin.dirs import TestDirs
-from artifact_manager.plugin.factory import ArtifactManagerFactory
 from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import ArtifactReport, run_identity
-from artifact_manager.storage.cleanup import tree_files
 from artifact_manager.storage.retention import SessionInfo
 from artifact_manager.storage.trash import Trash
 
 if TYPE_CHECKING:
     from artifact_manager.config import ArtifactConfig
+    from artifact_manager.plugin.factory import ArtifactManagerFactory
 
 __all__ = ["STATE_KEY", "SessionState", "state_of"]
 
@@ -53,7 +51,16 @@ class SessionState:
             reaps_at_start=not self.is_worker,
         )
         self.lifecycle = Lifecycle(self.settings, self.dirs)
-        self.factory = ArtifactManagerFactory(self.settings, self.dirs)
+        self._factory: ArtifactManagerFactory | None = None
+
+    @property
+    def factory(self) -> ArtifactManagerFactory:
+        """The session's ``artifact_manager_factory`` (made when a test first asks for it)."""
+        if self._factory is None:
+            from artifact_manager.plugin.factory import ArtifactManagerFactory
+
+            self._factory = ArtifactManagerFactory(self.settings, self.dirs)
+        return self._factory
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> SessionState:
@@ -133,7 +140,9 @@ class SessionState:
         """Controller: the xdist worker running ``nodeid`` died. Its dir (in the configured
         layout: a marker's layout is unknown here) is kept or removed as a failed test's."""
         from artifact_manager.layout import Layout
+        from artifact_manager.naming import nodeid_to_test_name
         from artifact_manager.plugin.records import ArtifactRecord
+        from artifact_manager.storage.cleanup import tree_files
 
         test_name = nodeid_to_test_name(nodeid)
         root = self.settings.tests_root / test_name

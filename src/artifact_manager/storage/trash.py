@@ -37,7 +37,6 @@ from pathlib import Path
 
 from artifact_manager.errors import ArtifactLockTimeout
 from artifact_manager.paths import INTERNAL_PREFIX
-from artifact_manager.storage.cleanup import remove_tree
 from artifact_manager.storage.locks import HeldLock, acquire
 
 __all__ = ["DEFAULT_BACKLOG", "TRASH_DIRNAME", "Trash", "empty_stale_bins"]
@@ -64,6 +63,8 @@ def empty_stale_bins(trash_dir: Path) -> list[Path]:
         entries = [e for e in os.scandir(trash_dir) if e.is_dir(follow_symlinks=False)]
     except FileNotFoundError:
         return []
+    from artifact_manager.storage.cleanup import remove_tree  # where there is something to do
+
     emptied = []
     for entry in entries:
         lock_path = trash_dir / (entry.name + _LOCK_SUFFIX)
@@ -122,6 +123,8 @@ class Trash:
         except FileNotFoundError:
             return  # gone meanwhile
         except OSError:
+            from artifact_manager.storage.cleanup import remove_tree
+
             remove_tree(path)  # cannot be moved aside: remove it where it is
             return
         short = self._space_is_short(target.parent)
@@ -198,6 +201,8 @@ class Trash:
     def _empty(self) -> None:
         if self._on_thread_start is not None:
             self._on_thread_start()
+        from artifact_manager.storage.cleanup import remove_tree  # the thread's one job
+
         while True:
             item = self._queue.get()
             if item is None:
