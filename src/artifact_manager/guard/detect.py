@@ -273,13 +273,13 @@ class TreeDiffWatcher(Watcher):
     kind = "tree diff"
     cheap = False  # a walk of the protected trees per look
 
-    def pending(self) -> bool:
-        return True  # only a walk can tell
-
     def __init__(self, roots: list[str], is_protected: IsProtected) -> None:
         self._roots = roots
         self._is_protected = is_protected
         self._last = _snapshot(roots, is_protected)
+
+    def pending(self) -> bool:
+        return True  # only a walk can tell
 
     def changes(self) -> list[Change]:
         now = _snapshot(self._roots, self._is_protected)

@@ -309,9 +309,6 @@ def uninstall_baselines(config: pytest.Config) -> None:
             config.pluginmanager.unregister(hooks)
 
 
-# -- the fixture -------------------------------------------------------------------------
-
-
 def _any_baselines(modules: set[str]) -> bool:
     """Whether a collected module has table baselines (the store is imported only then: most
     suites have none)."""
@@ -321,6 +318,9 @@ def _any_baselines(modules: set[str]) -> bool:
     from artifact_manager.regression import store
 
     return any(store.list_baselines(store.baseline_dir(Path(m))) for m in modules)
+
+
+# -- the fixture -------------------------------------------------------------------------
 
 
 class TableRegression:

@@ -134,10 +134,10 @@ class Attempt(ForcedTestMode):
 
     def close(self) -> None:
         """Stop forcing test mode, then release the locks: no lock outlives the attempt."""
-        self.claimer = None  # itself: without the cycle, the attempt is freed as it is dropped
         try:
             self.deactivate()
         finally:
+            self.claimer = None  # itself: without the cycle, the attempt is freed when dropped
             if self.dirs is not None:
                 self.dirs.release()
 
