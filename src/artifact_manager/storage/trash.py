@@ -63,7 +63,7 @@ def empty_stale_bins(trash_dir: Path) -> list[Path]:
         entries = [e for e in os.scandir(trash_dir) if e.is_dir(follow_symlinks=False)]
     except FileNotFoundError:
         return []
-    from artifact_manager.storage.cleanup import remove_tree  # where there is something to do
+    from artifact_manager.storage.cleanup import remove_tree  # once there is a trash dir
 
     emptied = []
     for entry in entries:
