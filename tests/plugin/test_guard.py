@@ -206,6 +206,25 @@ def test_message_names_test_path_operation_and_remedy(pytester, production):
     assert (production / "p.tsv").exists()
 
 
+def test_the_librarys_own_atomic_replace_is_stopped_before_it_swaps(pytester, production):
+    # publish() replaces an existing file by exchanging names (renameat2 through ctypes,
+    # which raises no audit event with the paths): it raises the rename's event itself.
+    pytester.makepyfile(
+        f"""
+        from artifact_manager.storage.atomic import publish
+
+        def test_replace(tmp_path):
+            temp = tmp_path / "new.tsv"
+            temp.write_text("from a test\\n")
+            publish(temp, {str(production / "p.tsv")!r}, replace=True, durable=False)
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*tried to rename into protected production path*p.tsv*"])
+    assert (production / "p.tsv").read_text() == "production\n"
+
+
 def test_report_lists_violations(pytester, production):
     pytester.makepyfile(
         f"""

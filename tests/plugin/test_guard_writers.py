@@ -16,8 +16,9 @@ PROD = "data/ensembl/GRCh37/spliceai_eval/meta_models"
 INSTALLED = """
 import sys
 
-def finder_installed():
-    return any(type(f).__name__ == "_PatchAfterImport" for f in sys.meta_path)
+def finder_installed():  # the writers' own finder, or the one that loads them on first use
+    names = {"_PatchAfterImport", "_FirstImport"}
+    return any(type(f).__name__ in names for f in sys.meta_path)
 
 def guarded(function):
     return getattr(function, "__artifact_manager_guarded__", False)
@@ -51,6 +52,10 @@ def test_guard_on_imports_no_library_and_wraps_one_when_it_is_imported(pytester)
             assert finder_installed()
             for name in ("pyarrow", "pandas", "h5py", "tables", "duckdb"):
                 assert name not in sys.modules, name
+            # nor the wrappers' tables, until a package they wrap is imported
+            assert "artifact_manager.guard.libraries" not in sys.modules
+            import polars  # the first: it loads the wrappers, and is patched itself
+            assert guarded(polars.DataFrame.write_csv)
             import pyarrow.parquet
             assert guarded(pyarrow.parquet.write_table)
             assert "duckdb" not in sys.modules
@@ -170,7 +175,7 @@ import pytest
 pytest.main(["--help"])
 from artifact_manager.guard import audit
 
-finder = any(type(f).__name__ == "_PatchAfterImport" for f in sys.meta_path)
+finder = any(type(f).__name__ in {"_PatchAfterImport", "_FirstImport"} for f in sys.meta_path)
 print("INSTALLED", audit._installed, finder)
 """
 

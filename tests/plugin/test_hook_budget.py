@@ -122,12 +122,16 @@ NOT_IMPORTED = (
     # Asked for only where a collected module has a __baselines__ dir, or a test checks one.
     "artifact_manager.regression",
     "artifact_manager.regression.store",
+    "artifact_manager.plugin.baseline_check",
     # The xdist controller's hooks: registered only when the session distributes (-n, --dist).
     "artifact_manager.plugin.xdist",
     # Test names, file listings and removal, the factory: once a test makes a dir or asks.
     "artifact_manager.naming",
     "artifact_manager.storage.cleanup",
     "artifact_manager.plugin.factory",
+    # Layer 2's wrappers and tables: once a package they wrap (polars, pyarrow...) is imported.
+    "artifact_manager.guard.writers",
+    "artifact_manager.guard.libraries",
 )
 
 

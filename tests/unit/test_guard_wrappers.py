@@ -177,3 +177,11 @@ def test_rows_that_cannot_be_wrapped_are_skipped_not_fatal():
     patch_module(module, table)
     assert module.Final is bool
     assert not hasattr(module, "missing_in_this_version")
+
+
+def test_the_lazy_finder_waits_for_every_wrapped_package_and_only_those():
+    from artifact_manager.guard.lazy_writers import WRAPPED_PACKAGES
+    from artifact_manager.guard.libraries import LIBRARIES
+
+    packages = {module.partition(".")[0] for lib in LIBRARIES for module in lib.modules}
+    assert packages == WRAPPED_PACKAGES

@@ -12,7 +12,8 @@ path, the paths a call writes to). Patching is lazy: when the guard is installed
 already imported are patched at once, and a meta-path finder patches the others right after
 they are first imported (``pyarrow.parquet`` is imported separately from ``pyarrow``, so each
 submodule is a key of its own). Nothing is imported here, and a module that is never imported
-costs nothing but a dict lookup per import. With the guard off, nothing is installed at all.
+costs nothing but a dict lookup per import. This module itself is imported only once a
+wrapped package is (:mod:`.lazy_writers`). With the guard off, nothing is installed at all.
 
 Module functions that other modules bound (``from x import f [as g]``) before the guard was
 installed are rebound too (a one-off scan of ``sys.modules`` when a module is patched late).
@@ -273,8 +274,9 @@ class _PatchingLoader(importlib.abc.Loader):
 _finder = _PatchAfterImport()
 
 
-def install(libraries: Iterable[Library]) -> None:
-    """Patch the listed modules now where imported, else as soon as they are."""
+def install(libraries: Iterable[Library]) -> importlib.abc.MetaPathFinder:
+    """Patch the listed modules now where imported, else as soon as they are; returns the
+    finder that patches them on import."""
     for library in libraries:
         for name in library.modules:
             _libraries.setdefault(name, library)
@@ -284,3 +286,4 @@ def install(libraries: Iterable[Library]) -> None:
             patch_module(module, library, late=True)
     if _finder not in sys.meta_path:
         sys.meta_path.insert(0, _finder)
+    return _finder

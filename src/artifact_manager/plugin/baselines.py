@@ -19,20 +19,22 @@ Workers record what they checked and collected; the controller merges it and jud
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from artifact_manager.paths import BASELINES_DIR
 from artifact_manager.plugin.options import BaselineSettings
 
+if TYPE_CHECKING:
+    from artifact_manager.plugin.baseline_check import TableRegression
+
 __all__ = [
     "BASELINES_KEY",
     "BaselineSession",
-    "TableRegression",
+    "display",
     "install_baselines",
     "table_regression",
     "uninstall_baselines",
@@ -153,7 +155,7 @@ class BaselineSession:
 
     def summary_lines(self, base: Path, verbose: bool) -> list[str]:
         def shown(path: str | Path) -> str:
-            return _display(Path(path), base)
+            return display(Path(path), base)
 
         lines: list[str] = []
         if self.written:
@@ -179,7 +181,7 @@ class BaselineSession:
 BASELINES_KEY = pytest.StashKey[BaselineSession]()
 
 
-def _display(path: Path, base: Path) -> str:
+def display(path: Path, base: Path) -> str:
     try:
         return str(path.relative_to(base))
     except ValueError:
@@ -323,137 +325,6 @@ def _any_baselines(modules: set[str]) -> bool:
 # -- the fixture -------------------------------------------------------------------------
 
 
-class TableRegression:
-    """Compares polars frames with this test's parquet baselines (``table_regression``)."""
-
-    def __init__(self, request: pytest.FixtureRequest) -> None:
-        node = request.node
-        assert isinstance(node, pytest.Item)
-        self._request = request
-        self._nodeid = node.nodeid
-        self._test_file = Path(node.path)
-        from artifact_manager.naming import nodeid_to_test_name
-
-        self._test_name = nodeid_to_test_name(node.nodeid)
-        self._session = request.config.stash[BASELINES_KEY]
-        self._base = Path(request.config.invocation_params.dir)
-        self._seen: set[Path] = set()
-
-    def baseline_path(self, name: str | None = None) -> Path:
-        """Where this test's baseline (for the check called ``name``) lives."""
-        from artifact_manager.regression import store
-
-        return store.baseline_path(self._test_file, self._test_name, name)
-
-    def check(
-        self,
-        df: Any,
-        name: str | None = None,
-        *,
-        rtol: float | dict[str, float] = 1e-9,
-        atol: float | dict[str, float] = 0.0,
-        check_dtypes: bool = True,
-        check_column_order: bool = True,
-        check_row_order: bool = True,
-        sort_by: str | list[str] | None = None,
-    ) -> None:
-        """Compare ``df`` (a polars DataFrame or LazyFrame) with its baseline.
-
-        Fails with a readable diff when they differ, or when there is no baseline; with
-        ``--update-baselines`` writes the baseline instead. ``rtol``/``atol`` apply to float
-        columns (a dict gives them per column, and then to integer columns too); ``sort_by``
-        sorts both tables by these columns first; ``check_row_order=False`` sorts by all.
-        """
-        __tracebackhide__ = True
-        from artifact_manager.regression import store
-        from artifact_manager.regression.compare import CompareOptions, compare_tables
-        from artifact_manager.storage.tables import as_dataframe
-
-        frame = as_dataframe(df)
-        if frame is None:
-            raise TypeError(
-                f"table_regression.check() takes a polars DataFrame or LazyFrame, not {df!r}"
-            )
-        options = CompareOptions(
-            rtol=rtol,
-            atol=atol,
-            check_dtypes=check_dtypes,
-            check_column_order=check_column_order,
-            check_row_order=check_row_order,
-            sort_by=sort_by,
-        )
-        path = self.baseline_path(name)
-        if path in self._seen:
-            raise ValueError(
-                f"table_regression.check() already checked {self._shown(path)} in this test; "
-                "give each check its own name=, e.g. check(df, 'scores')"
-            )
-        self._seen.add(path)
-        self._session.checked.add(str(path))
-        update = self._session.settings.update
-        if not path.is_file():
-            options.validate(frame.columns)  # with a baseline, compare_tables validates
-            if update != "none":
-                return self._write(frame, path, "missing")
-            actual = self._write_actual(frame, path)
-            raise store.BaselineMismatchError(
-                str(path),
-                f"no baseline {self._shown(path)}\n{actual}",
-                f"run with --update-baselines to create it: {self._command()}",
-            )
-        try:
-            expected = store.read_baseline(path)
-        except Exception as error:  # not parquet, truncated by hand, ...: say so
-            options.validate(frame.columns)
-            if update != "none":
-                return self._write(frame, path, "unreadable")
-            raise store.BaselineMismatchError(
-                str(path),
-                f"baseline {self._shown(path)} cannot be read: {error}",
-                f"run with --update-baselines to rewrite it: {self._command()}",
-            ) from None
-        diff = compare_tables(expected, frame, options)
-        if update == "all" or (update == "failed" and not diff.equal):
-            return self._write(frame, path, "rewritten" if diff.equal else "differed")
-        if diff.equal:
-            return None
-        actual = self._write_actual(frame, path)
-        problem = "\n".join(
-            [
-                f"table differs from its baseline {self._shown(path)}",
-                f"{actual}",
-                *diff.lines(),
-            ]
-        )
-        raise store.BaselineMismatchError(
-            str(path),
-            problem,
-            f"if the change is intended, update the baseline: {self._command()}",
-        )
-
-    def _write(self, frame: Any, path: Path, why: str) -> None:
-        from artifact_manager.regression import store
-
-        store.write_baseline(frame, path)
-        self._session.written[str(path)] = why
-
-    def _write_actual(self, frame: Any, path: Path) -> str:
-        """Write the actual table into the test's artifact dir; a line saying where."""
-        name = f"{path.stem}.actual.parquet"
-        try:
-            manager = self._request.getfixturevalue("artifact_manager")
-            written = manager.write_table(frame, name)
-        except Exception as error:  # the diff matters more than this copy
-            return f"(the actual table could not be written to the artifact dir: {error})"
-        return f"actual table: {self._shown(written)} (kept with --keep-artifacts=failed)"
-
-    def _shown(self, path: Path) -> str:
-        return _display(path, self._base)
-
-    def _command(self) -> str:
-        return f"pytest --update-baselines {shlex.quote(self._nodeid)}"
-
-
 @pytest.fixture
 def table_regression(request: pytest.FixtureRequest) -> TableRegression:
     """Compare polars tables with parquet baselines stored beside the test.
@@ -465,4 +336,6 @@ def table_regression(request: pytest.FixtureRequest) -> TableRegression:
     baselines (``=all``: every checked one); ``--prune-baselines`` deletes unused ones after
     a full run.
     """
+    from artifact_manager.plugin.baseline_check import TableRegression  # on first use
+
     return TableRegression(request)

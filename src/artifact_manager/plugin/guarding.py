@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from artifact_manager.plugin.report import ArtifactReport
     from artifact_manager.violations import Violation
 
-# guard.strict (ctypes, Landlock, mount namespaces) and guard.writers/libraries are imported
+# guard.strict (ctypes, Landlock, mount namespaces) and guard.lazy_writers are imported
 # where they are used: a session that does not need them does not pay for their import.
 
 __all__ = [
@@ -100,10 +100,9 @@ class GuardSession:
         """At session start (not at configure: ``pytest --help`` installs nothing): the audit
         hook and the layer-2 wrappers, in every process that runs tests."""
         if self.active:
-            from artifact_manager.guard import writers
-            from artifact_manager.guard.libraries import LIBRARIES
+            from artifact_manager.guard import lazy_writers
 
-            writers.install(LIBRARIES)
+            lazy_writers.install()  # the wrappers' tables load with the first wrapped package
             # The audit hook itself is installed when the first test arms it (audit.arm):
             # collection's imports and opens do not go through it.
 
