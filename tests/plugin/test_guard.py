@@ -206,9 +206,8 @@ def test_message_names_test_path_operation_and_remedy(pytester, production):
     assert (production / "p.tsv").exists()
 
 
-def test_the_librarys_own_atomic_replace_is_stopped_before_it_swaps(pytester, production):
-    # publish() replaces an existing file by exchanging names (renameat2 through ctypes,
-    # which raises no audit event with the paths): it raises the rename's event itself.
+def test_the_librarys_own_atomic_replace_is_stopped_before_it_replaces(pytester, production):
+    # publish() (every write_table, manifest and baseline write) is stopped, not detected.
     pytester.makepyfile(
         f"""
         from artifact_manager.storage.atomic import publish

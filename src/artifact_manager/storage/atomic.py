@@ -11,13 +11,10 @@ import atexit
 import contextlib
 import os
 import queue
-import stat
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from artifact_manager.paths import INTERNAL_PREFIX
 from artifact_manager.storage.checksum import sha256_file
@@ -142,7 +139,10 @@ def publish(
     if not synced:
         fsync_file(temp)
     if replace:
-        _replace(temp, target)
+        retired = _retire(target)
+        os.replace(temp, target)
+        if retired is not None:
+            _unlink_later(retired)
     else:
         try:
             os.link(temp, target)
@@ -152,74 +152,6 @@ def publish(
     if sync_dir:
         fsync_dir(target.parent)
     return True
-
-
-def _replace(temp: Path, target: Path) -> None:
-    """``os.replace(temp, target)``, without waiting for the old file's blocks to be freed
-    nor, on ext4, for the new file to be written back.
-
-    Renaming over an existing file makes ext4 (``auto_da_alloc``, on by default) start
-    writing the new file's data out inside ``rename``: ~1.2 ms for 1 MB here, more than
-    polars takes to write it. Exchanging the two names (``renameat2(RENAME_EXCHANGE)``, Linux
-    3.15+) is as atomic for readers and does not; the old file, now at the temp name, is then
-    unlinked (in the background from :data:`RETIRE_FROM` on). Where the exchange is not
-    available, a large old file gets a second name first (:func:`_retire`). A durable
-    caller has flushed ``temp`` already, so neither changes what survives a power loss."""
-    try:
-        info = os.lstat(target)
-    except OSError:
-        os.replace(temp, target)  # nothing to replace (or the rename says what is wrong)
-        return
-    if stat.S_ISREG(info.st_mode) and _exchange(temp, target):
-        # The old file is at the temp name now.
-        if info.st_size >= RETIRE_FROM:
-            old = _retired_name(target)
-            os.rename(temp, old)  # a name of its own: the temp name is cleaned up now
-            _unlink_later(old)
-        else:
-            os.unlink(temp)
-        return
-    retired = _retire(target)
-    os.replace(temp, target)
-    if retired is not None:
-        _unlink_later(retired)
-
-
-_AT_FDCWD = -100
-_RENAME_EXCHANGE = 2
-_renameat2: Any = None  # the C function once looked up, or False where there is none
-
-
-def _exchange(temp: Path, target: Path) -> bool:
-    """Swap the names ``temp`` and ``target`` in one step; False where this system cannot
-    (the C library or the kernel lacks ``renameat2``, the file system refuses the flag) or
-    the call fails: the caller renames instead, and that rename reports any real error."""
-    global _renameat2
-    if _renameat2 is None:
-        _renameat2 = _look_up_renameat2()
-    if not _renameat2:
-        return False
-    # A ctypes call raises no audit event with the paths: raise the rename's, so the guard
-    # checks (and may stop) this exchange as the rename it is.
-    sys.audit("os.rename", os.fspath(temp), os.fspath(target), -1, -1)
-    flags = _RENAME_EXCHANGE
-    done = _renameat2(_AT_FDCWD, os.fsencode(temp), _AT_FDCWD, os.fsencode(target), flags)
-    return bool(done == 0)
-
-
-def _look_up_renameat2() -> Any:
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes  # here: only the first replace of an existing file pays for the import
-
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):  # no such symbol (glibc < 2.28, some musl builds)
-        return False
-    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p]
-    function.argtypes += [ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
 
 
 #: Replaced files from this size on are unlinked in the background (see :func:`_retire`):
@@ -237,7 +169,7 @@ def _retire(target: Path) -> Path | None:
             return None
     except OSError:
         return None
-    retired = _retired_name(target)
+    retired = target.with_name(f"{TEMP_PREFIX}old-{uuid.uuid4().hex[:12]}-{target.name}")
     try:
         os.link(target, retired, follow_symlinks=False)
     except (
@@ -246,10 +178,6 @@ def _retire(target: Path) -> Path | None:
     ):  # absent, a dir, or links unsupported: replace frees it in place
         return None
     return retired
-
-
-def _retired_name(target: Path) -> Path:
-    return target.with_name(f"{TEMP_PREFIX}old-{uuid.uuid4().hex[:12]}-{target.name}")
 
 
 class _Dropper:
