@@ -10,6 +10,7 @@ lookup per import.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import sys
 from collections.abc import Sequence
@@ -45,7 +46,9 @@ _trigger = _FirstImport()
 
 
 def _install_writers() -> importlib.abc.MetaPathFinder:
-    if _trigger in sys.meta_path:
+    # Two threads may import two wrapped packages at once (each under its own module lock):
+    # the second finds the finder gone.
+    with contextlib.suppress(ValueError):
         sys.meta_path.remove(_trigger)
     from artifact_manager.guard import writers
     from artifact_manager.guard.libraries import LIBRARIES
