@@ -129,6 +129,11 @@ NOT_IMPORTED = (
     "artifact_manager.naming",
     "artifact_manager.storage.cleanup",
     "artifact_manager.plugin.factory",
+    # The locks, the retention rules and the trash: once a test claims a dir, or a tests root
+    # to reap exists (this session's has none).
+    "artifact_manager.storage.locks",
+    "artifact_manager.storage.retention",
+    "artifact_manager.storage.trash",
     # Layer 2's wrappers and tables: once a package they wrap (polars, pyarrow...) is imported.
     "artifact_manager.guard.writers",
     "artifact_manager.guard.libraries",

@@ -26,6 +26,10 @@ the controller's session id and start time):
 
 Every removal goes through :class:`~artifact_manager.storage.trash.Trash` (rename away now,
 delete later): a dir is gone for everyone the moment it is discarded.
+
+The locks, the retention rules and the trash are imported where they are first used, and the
+trash is made at the first discard: most sessions start with no tests root to reap, and a
+session whose tests claim no dir never loads them (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -33,25 +37,21 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from artifact_manager.errors import ArtifactLockTimeout
 from artifact_manager.paths import lock_path_for
 from artifact_manager.plugin.options import PluginSettings
-from artifact_manager.storage.locks import HeldLock, acquire
-from artifact_manager.storage.retention import (
-    KeepMarker,
-    SessionInfo,
-    hold_session,
-    read_shared_session,
-    reap,
-    write_shared_session,
-)
-from artifact_manager.storage.trash import Trash
+from artifact_manager.sessions import SessionInfo
 from artifact_manager.validation import validate_component
+
+if TYPE_CHECKING:
+    from artifact_manager.storage.locks import HeldLock
+    from artifact_manager.storage.trash import Trash
 
 __all__ = ["AttemptDirs", "TestDirs"]
 
@@ -69,13 +69,14 @@ class TestDirs:
         self,
         settings: PluginSettings,
         session: SessionInfo,
-        trash: Trash,
+        make_trash: Callable[[], Trash],
         *,
         reaps_at_start: bool,
     ) -> None:
         self.settings = settings
         self.session = session
-        self._trash = trash
+        self._make_trash = make_trash
+        self._trash: Trash | None = None
         self._reaps_at_start = reaps_at_start
         self._configured = Path(os.path.realpath(settings.tests_root))
         self._entered: dict[Path, HeldLock] = {}
@@ -101,6 +102,8 @@ class TestDirs:
         with self._guard:
             if tests_root in self._entered:
                 return
+            from artifact_manager.storage.retention import hold_session
+
             self._entered[tests_root] = hold_session(tests_root, self.session.id)
             if reap and tests_root != self._configured:
                 self._reap(tests_root)
@@ -112,13 +115,31 @@ class TestDirs:
             self._enter(Path(os.path.realpath(Path(root).parent)), reap=False)
 
     def _reap(self, tests_root: Path) -> None:
+        if not os.path.isdir(tests_root):
+            return  # nothing to reap (the common case: no test has used this layout yet)
+        from artifact_manager.storage.retention import reap
+
         reaped = reap(
             tests_root,
             session=self.session,
             retention_count=self.settings.retention_count,
-            discard=self._trash.discard,
+            discard=self._discard,
         )
         self.reaped.extend(str(path) for path in reaped)
+
+    def _discard(self, path: Path) -> None:
+        """Rename ``path`` into the session's trash (made now if this is its first discard)."""
+        trash = self._trash
+        if trash is None:
+            with self._guard:
+                if self._trash is None:
+                    self._trash = self._make_trash()
+                trash = self._trash
+        trash.discard(path)
+
+    def close_trash(self) -> list[str]:
+        """Wait for the trash (if one was made) to delete what it holds; its errors."""
+        return self._trash.close() if self._trash is not None else []
 
     # -- 3: per test attempt ----------------------------------------------------------------
 
@@ -127,10 +148,12 @@ class TestDirs:
         return AttemptDirs(self, nodeid)
 
     def _claim(self, root: Path, owner: str) -> HeldLock:
+        from artifact_manager.storage.locks import acquire
+
         self._enter(root.parent)
         lock = acquire(lock_path_for(root), timeout=self.settings.lock_timeout, owner=owner)
         try:
-            self._trash.discard(root)  # a kept dir from an earlier run, or an earlier attempt's
+            self._discard(root)  # a kept dir from an earlier run, or an earlier attempt's
         except BaseException:
             lock.release()
             raise
@@ -138,13 +161,15 @@ class TestDirs:
 
     def _keep(self, root: Path, outcome: str, nodeid: str) -> None:
         if _real_dir(root):
+            from artifact_manager.storage.retention import KeepMarker
+
             KeepMarker.now(self.session, self.settings.keep, outcome, nodeid).write(root)
 
     def discard(self, roots: Iterable[Path]) -> None:
         """Discard ``roots`` now; a root that cannot be removed gives a warning."""
         for root in roots:
             try:
-                self._trash.discard(root)
+                self._discard(root)
             except OSError as error:
                 warnings.warn(
                     pytest.PytestWarning(
@@ -171,6 +196,9 @@ class TestDirs:
         with self._guard:
             if root in self._prepared:
                 return
+            from artifact_manager.storage.locks import acquire
+            from artifact_manager.storage.retention import read_shared_session, write_shared_session
+
             self._enter(Path(os.path.realpath(root.parent)))
             with acquire(
                 lock_path_for(root),
@@ -178,7 +206,7 @@ class TestDirs:
                 owner=f"pytest preparing shared dir {name!r}",
             ):
                 if read_shared_session(root) != self.session.id:
-                    self._trash.discard(root)  # a previous session's leftovers
+                    self._discard(root)  # a previous session's leftovers
                     root.mkdir(parents=True)
                     write_shared_session(root, self.session.id)
             self._prepared.add(root)
@@ -186,6 +214,11 @@ class TestDirs:
 
     def finish_shared(self, roots: Iterable[str], *, any_failed: bool) -> None:
         """At session end (controller or serial session): keep or discard the shared dirs."""
+        if not roots:
+            return
+        from artifact_manager.storage.locks import acquire
+        from artifact_manager.storage.retention import read_shared_session
+
         keep = self.settings.keeps(any_failed)
         for raw in sorted(roots):
             root = Path(raw)
@@ -207,6 +240,8 @@ class TestDirs:
         discard it. Returns whether it was kept."""
         if not os.path.lexists(root):
             return False
+        from artifact_manager.storage.locks import acquire
+
         try:
             lock = acquire(lock_path_for(root), timeout=0, owner="finishing a crashed test")
         except ArtifactLockTimeout:

@@ -26,7 +26,7 @@ from artifact_manager.paths import (
     eval_dir,
 )
 from artifact_manager.plugin.guarding import GUARD_MODES, GuardMode
-from artifact_manager.storage.retention import DEFAULT_RETENTION_COUNT
+from artifact_manager.sessions import DEFAULT_RETENTION_COUNT
 from artifact_manager.validation import validate_component
 
 __all__ = [

@@ -15,7 +15,7 @@ import pytest
 if TYPE_CHECKING:
     from artifact_manager.plugin.lifecycle import Finished
     from artifact_manager.plugin.records import ArtifactRecord
-    from artifact_manager.storage.retention import SessionInfo
+    from artifact_manager.sessions import SessionInfo
     from artifact_manager.violations import Violation
 
 # The records, the report's JSON and its sizes are imported where they are first used: a

@@ -15,12 +15,12 @@ from artifact_manager.plugin.guarding import GuardSession
 from artifact_manager.plugin.lifecycle import Lifecycle
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.plugin.report import ArtifactReport, run_identity
-from artifact_manager.storage.retention import SessionInfo
-from artifact_manager.storage.trash import Trash
+from artifact_manager.sessions import SessionInfo
 
 if TYPE_CHECKING:
     from artifact_manager.config import ArtifactConfig
     from artifact_manager.plugin.factory import ArtifactManagerFactory
+    from artifact_manager.storage.trash import Trash
 
 __all__ = ["STATE_KEY", "SessionState", "state_of"]
 
@@ -40,18 +40,23 @@ class SessionState:
         self.guard = GuardSession.build(
             settings.guard, settings.data_root, settings.protect, settings.allow
         )
-        self.trash = Trash(
-            owner=f"pytest session {self.session.id}",
-            on_thread_start=self.guard.ignore_this_thread,
-        )
         self.dirs = TestDirs(
             self.settings,
             self.session,
-            self.trash,
+            self._make_trash,
             reaps_at_start=not self.is_worker,
         )
         self.lifecycle = Lifecycle(self.settings, self.dirs)
         self._factory: ArtifactManagerFactory | None = None
+
+    def _make_trash(self) -> Trash:
+        """The session's trash, made when a dir is first discarded (see :mod:`.dirs`)."""
+        from artifact_manager.storage.trash import Trash
+
+        return Trash(
+            owner=f"pytest session {self.session.id}",
+            on_thread_start=self.guard.ignore_this_thread,
+        )
 
     @property
     def factory(self) -> ArtifactManagerFactory:
@@ -133,7 +138,7 @@ class SessionState:
             # them over in pytest_testnodedown first, so this session's shared dirs never look
             # dead to another session's reaper before the controller has kept or removed them.
             self.dirs.close()
-        for error in self.trash.close():
+        for error in self.dirs.close_trash():
             warnings.warn(pytest.PytestWarning(error), stacklevel=1)
 
     def finish_crashed(self, nodeid: str) -> None:

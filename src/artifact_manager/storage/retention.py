@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 from artifact_manager.errors import ArtifactLockTimeout
 from artifact_manager.paths import INTERNAL_PREFIX, is_internal_name, lock_path_for
+from artifact_manager.sessions import DEFAULT_RETENTION_COUNT, SessionInfo
 from artifact_manager.storage.locks import HeldLock, acquire
 
 if sys.platform != "win32":
@@ -56,18 +57,8 @@ __all__ = [
 KEEP_MARKER = INTERNAL_PREFIX + "kept.json"
 #: The marker of a shared dir: the id of the session that prepared it.
 SESSION_MARKER = INTERNAL_PREFIX + "session"
-#: Kept dirs of this many sessions survive (the session starting counts as one).
-DEFAULT_RETENTION_COUNT = 3
 _LOCKS_DIRNAME = INTERNAL_PREFIX + "locks"
 _SESSION_LOCK_PREFIX = "session-"
-
-
-class SessionInfo(NamedTuple):
-    """A pytest session (every xdist worker shares its controller's): id and start time."""
-
-    id: str
-    #: Seconds since the epoch.
-    started: float
 
 
 class KeepMarker(NamedTuple):
