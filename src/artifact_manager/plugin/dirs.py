@@ -37,7 +37,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,6 +58,13 @@ __all__ = ["AttemptDirs", "TestDirs"]
 
 def _real_dir(path: Path) -> bool:
     return os.path.isdir(path) and not os.path.islink(path)
+
+
+def _lock(root: Path, timeout: float, owner: str) -> HeldLock:
+    """Take ``root``'s lock (the locks are imported at the first one a session takes)."""
+    from artifact_manager.storage.locks import acquire
+
+    return acquire(lock_path_for(root), timeout=timeout, owner=owner)
 
 
 class TestDirs:
@@ -148,10 +155,8 @@ class TestDirs:
         return AttemptDirs(self, nodeid)
 
     def _claim(self, root: Path, owner: str) -> HeldLock:
-        from artifact_manager.storage.locks import acquire
-
         self._enter(root.parent)
-        lock = acquire(lock_path_for(root), timeout=self.settings.lock_timeout, owner=owner)
+        lock = _lock(root, self.settings.lock_timeout, owner)
         try:
             self._discard(root)  # a kept dir from an earlier run, or an earlier attempt's
         except BaseException:
@@ -196,15 +201,10 @@ class TestDirs:
         with self._guard:
             if root in self._prepared:
                 return
-            from artifact_manager.storage.locks import acquire
             from artifact_manager.storage.retention import read_shared_session, write_shared_session
 
             self._enter(Path(os.path.realpath(root.parent)))
-            with acquire(
-                lock_path_for(root),
-                timeout=self.settings.lock_timeout,
-                owner=f"pytest preparing shared dir {name!r}",
-            ):
+            with _lock(root, self.settings.lock_timeout, f"pytest preparing shared dir {name!r}"):
                 if read_shared_session(root) != self.session.id:
                     self._discard(root)  # a previous session's leftovers
                     root.mkdir(parents=True)
@@ -212,18 +212,17 @@ class TestDirs:
             self._prepared.add(root)
             self.shared_roots.add(str(root))
 
-    def finish_shared(self, roots: Iterable[str], *, any_failed: bool) -> None:
+    def finish_shared(self, roots: Collection[str], *, any_failed: bool) -> None:
         """At session end (controller or serial session): keep or discard the shared dirs."""
         if not roots:
             return
-        from artifact_manager.storage.locks import acquire
         from artifact_manager.storage.retention import read_shared_session
 
         keep = self.settings.keeps(any_failed)
         for raw in sorted(roots):
             root = Path(raw)
             try:
-                with acquire(lock_path_for(root), timeout=0, owner="finishing a shared dir"):
+                with _lock(root, 0, "finishing a shared dir"):
                     if read_shared_session(root) != self.session.id:
                         continue  # another session has taken it over meanwhile
                     if keep:
@@ -240,10 +239,8 @@ class TestDirs:
         discard it. Returns whether it was kept."""
         if not os.path.lexists(root):
             return False
-        from artifact_manager.storage.locks import acquire
-
         try:
-            lock = acquire(lock_path_for(root), timeout=0, owner="finishing a crashed test")
+            lock = _lock(root, 0, "finishing a crashed test")
         except ArtifactLockTimeout:
             return False  # held: a rerun of it has started already
         with lock:
