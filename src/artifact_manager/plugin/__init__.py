@@ -7,6 +7,12 @@ from __future__ import annotations
 
 import pytest
 
+from artifact_manager.plugin import plain_import
+
+# Before the plugin's other modules: they then load with Python's importer, not pytest's
+# rewriting hook (see plain_import.py; pyproject.toml lets the imports below follow).
+plain_import.install()
+
 from artifact_manager.plugin.baselines import (
     install_baselines,
     table_regression,
