@@ -14,9 +14,10 @@ entry module is imported (before it imports the rest), puts a finder at the fron
 ``sys.meta_path`` that finds the submodules of ``artifact_manager`` with the standard
 :class:`~importlib.machinery.PathFinder`, in the package's own ``__path__``, ahead of
 pytest's hook: only public import-system API, the same way this package would be found with
-no pytest in the process. The top-level package and the entry module itself (a few KB) were
-imported before the finder exists and stay rewritten, so pytest never warns that a module it
-marked was imported without it. Every other import costs the finder one ``startswith``.
+no pytest in the process. What is imported before the finder exists stays rewritten: the
+top-level package (with :mod:`artifact_manager.lazy`), the entry module and this module, a
+few KB. So the package pytest marked was imported through its hook, and pytest never warns
+that it was imported without it. Every other import costs the finder one ``startswith``.
 """
 
 from __future__ import annotations
