@@ -313,6 +313,28 @@ def test_reaping_never_follows_a_symlink_in_the_tests_root(
     assert test_dirs() == ["planted"]
 
 
+def test_a_trash_dir_planted_as_a_symlink_is_neither_used_nor_emptied(
+    pytester, tests_root, tmp_path, test_dirs
+):
+    victim = tmp_path / "victim"
+    (victim / "important_a").mkdir(parents=True)
+    (victim / "important_a" / "f.txt").write_text("precious")
+    (victim / "important_b").mkdir()
+    tests_root.mkdir(parents=True)
+    (tests_root / ".artifacts.trash").symlink_to(victim, target_is_directory=True)
+    (tests_root / "orphan").mkdir()
+    pytester.makepyfile(
+        test_one="""
+        def test_one(test_artifacts_dir):
+            (test_artifacts_dir / "x.txt").write_text("hi")
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+    assert sorted(os.listdir(victim)) == ["important_a", "important_b"]
+    assert (victim / "important_a" / "f.txt").read_text() == "precious"
+    assert test_dirs() == []  # the orphan and the passed test's dir: removed in place
+
+
 def test_a_dir_held_by_another_session_is_not_reaped(pytester, tests_root, test_dirs):
     from artifact_manager.layout import lock_path_for
     from artifact_manager.storage.locks import acquire

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from artifact_manager.storage.locks import acquire
-from artifact_manager.storage.trash import TRASH_DIRNAME, Trash
+from artifact_manager.storage.trash import TRASH_DIRNAME, Trash, empty_stale_bins
 
 
 def make_tree(root: Path, files: int = 3) -> Path:
@@ -95,6 +95,40 @@ def test_a_live_process_bin_is_left_alone(tmp_path):
         assert trash.close() == []
         assert live.is_dir()
     assert bins(tmp_path) == ["77-cafecafe", "77-cafecafe.lock"]
+
+
+def test_a_trash_dir_planted_as_a_symlink_is_not_followed(tmp_path):
+    victim = make_tree(tmp_path / "victim")
+    (victim / "important").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / TRASH_DIRNAME).symlink_to(victim, target_is_directory=True)
+    root = make_tree(tmp_path / "tests" / "t1")
+    trash = Trash(owner="test")
+    trash.discard(root)  # no bin through the link: removed in place
+    assert not os.path.lexists(root)
+    assert trash.close() == []
+    assert sorted(os.listdir(victim)) == ["a", "important"]
+    assert (victim / "a" / "b" / "f0.tsv").is_file()
+    assert (tmp_path / "tests" / TRASH_DIRNAME).is_symlink()
+
+
+def test_a_trash_dir_that_is_a_file_makes_discard_remove_in_place(tmp_path):
+    (tmp_path / TRASH_DIRNAME).write_text("not a dir\n")
+    root = make_tree(tmp_path / "t1")
+    trash = Trash(owner="test")
+    trash.discard(root)
+    assert not os.path.lexists(root)
+    assert trash.close() == []
+    assert (tmp_path / TRASH_DIRNAME).read_text() == "not a dir\n"
+
+
+def test_stale_bins_are_not_emptied_through_a_symlinked_trash_dir(tmp_path):
+    victim = make_tree(tmp_path / "victim")
+    link = tmp_path / TRASH_DIRNAME
+    link.symlink_to(victim, target_is_directory=True)
+    assert empty_stale_bins(link) == []
+    assert (victim / "a" / "b" / "f0.tsv").is_file()
+    assert os.listdir(victim) == ["a"]
 
 
 KILLED = textwrap.dedent(

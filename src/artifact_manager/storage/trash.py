@@ -21,15 +21,19 @@ dirs to a garbage name and deletes them later; :class:`Trash` does the same:
   beside it later empties it too.
 
 Anything that cannot be renamed (a path on another file system, a read-only parent) is
-removed in place, synchronously, as before.
+removed in place, synchronously, as before. So is anything beside a ``.artifacts.trash``
+that is not a real dir (a symlink planted there, a file): a trash dir is never followed,
+its target's dirs are neither used as bins nor emptied as a dead process's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import queue
+import stat
 import threading
 import uuid
 from collections.abc import Callable
@@ -58,8 +62,12 @@ def empty_stale_bins(trash_dir: Path) -> list[Path]:
     """Delete the bins in ``trash_dir`` that no live process holds; returns them.
 
     Never waits: a bin whose lock is held belongs to a running process and is left alone.
+    A ``trash_dir`` that is not a real dir (a symlink planted there) is left alone, not
+    followed: nothing is deleted.
     """
     try:
+        if not stat.S_ISDIR(os.lstat(trash_dir).st_mode):
+            return []  # a symlink (or a file): its target is not ours to empty
         entries = [e for e in os.scandir(trash_dir) if e.is_dir(follow_symlinks=False)]
     except FileNotFoundError:
         return []
@@ -77,6 +85,22 @@ def empty_stale_bins(trash_dir: Path) -> list[Path]:
             continue
         emptied.append(Path(entry.path))
     return emptied
+
+
+def _make_real_dir(trash_dir: Path) -> None:
+    """Make ``trash_dir`` if it is missing; raise :class:`OSError` if it is not a real dir
+    (a symlink is never followed: ``discard`` then removes the path in place)."""
+    try:
+        os.mkdir(trash_dir)
+        return
+    except FileExistsError:
+        pass
+    if not stat.S_ISDIR(os.lstat(trash_dir).st_mode):
+        raise NotADirectoryError(
+            errno.ENOTDIR,
+            "the trash dir is a symlink or not a dir (not followed); remove it",
+            str(trash_dir),
+        )
 
 
 class Trash:
@@ -181,6 +205,7 @@ class Trash:
         with self._guard:
             if trash_dir in self._bins:
                 return self._bins[trash_dir][0]
+            _make_real_dir(trash_dir)  # before the lock: its path must not lead through a link
             name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
             lock = acquire(trash_dir / (name + _LOCK_SUFFIX), timeout=0, owner=self._owner)
             bin_dir = trash_dir / name
