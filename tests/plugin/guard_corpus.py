@@ -142,8 +142,83 @@ ROUTES = [
         "a relative path after chdir",
         "monkeypatch.chdir(P)\nopen('seed.tsv', 'w')",
     ),
+    r(
+        "final_symlink_open",
+        PREVENTED,
+        "open through a symlink the test made in its own dir",
+        "os.symlink(P / 'seed.tsv', test_artifacts_dir / 'x')\nopen(test_artifacts_dir / 'x', 'w')",
+    ),
+    r(
+        "final_symlink_truncate",
+        PREVENTED,
+        "os.truncate through such a symlink",
+        "x = test_artifacts_dir / 'x'\nos.symlink(P / 'seed.tsv', x)\nos.truncate(x, 0)",
+    ),
+    r(
+        "final_symlink_chmod",
+        PREVENTED,
+        "os.chmod through such a symlink",
+        "x = test_artifacts_dir / 'x'\nos.symlink(P / 'seed.tsv', x)\nos.chmod(x, 0o600)",
+    ),
+    r(
+        "dangling_symlink_create",
+        PREVENTED,
+        "open through a dangling symlink into P (creates the file)",
+        "os.symlink(P / 'new.tsv', test_artifacts_dir / 'x')\nopen(test_artifacts_dir / 'x', 'w')",
+    ),
+    r(
+        "hardlink_out_of_p",
+        PREVENTED,
+        "os.link of a file in P (a second name to write it by)",
+        "os.link(P / 'seed.tsv', test_artifacts_dir / 'h.tsv')",
+    ),
+    r(
+        "native_symlink_after_missing",
+        PREVENTED,
+        "a path found missing, then made a symlink into P by native code",
+        """
+        d = test_artifacts_dir / 'd'
+        try:
+            open(d / 'seed.tsv', 'w')
+        except FileNotFoundError:
+            pass
+        assert ctypes.CDLL(None).symlink(bytes(P), bytes(d)) == 0
+        open(d / 'seed.tsv', 'w')
+        """,
+    ),
+    r(
+        "subprocess_relinks_dir",
+        PREVENTED,
+        "a dir of the test's, replaced by a subprocess with a symlink into P",
+        """
+        d = test_artifacts_dir / 'd'
+        d.mkdir()
+        (d / 'x.tsv').write_text('x')
+        subprocess.run(['sh', '-c', f'rm -r "{d}" && ln -s "{P}" "{d}"'], check=True)
+        open(d / 'seed.tsv', 'w')
+        """,
+    ),
+    r(
+        "sqlite_percent_uri",
+        PREVENTED,
+        "sqlite3 URI with a percent-encoded path",
+        """
+        path = str(P).replace('/data/', '/d%61ta/')
+        sqlite3.connect(f'file:{path}/pct.db', uri=True)
+        """,
+    ),
+    r("setxattr", PREVENTED, "os.setxattr", "os.setxattr(P / 'seed.tsv', 'user.x', b'1')"),
     # -- polars writers, checked before they write ------------------------------------------
     r("polars_write_csv", POLARS, "DataFrame.write_csv(path)", "DF.write_csv(P / 'x.csv')"),
+    r(
+        "polars_tilde_path",
+        POLARS,
+        "DataFrame.write_ipc('~/...') (polars expands ~)",
+        """
+        monkeypatch.setenv('HOME', str(ROOT))
+        DF.write_ipc('~/' + str((P / 'x.ipc').relative_to(ROOT)))
+        """,
+    ),
     r(
         "polars_write_parquet",
         POLARS,
@@ -507,6 +582,18 @@ ROUTES = [
         duckdb.sql(f"COPY (SELECT 'TO P' AS a) TO '{OUT}/x.csv'")
         h5py.File(OUT / 'x.h5', 'w').close()
         PDF.to_parquet(OUT / 'y.pq')
+        """,
+    ),
+    r(
+        "mmap_copy_on_write",
+        CONTROL,
+        "mmap ACCESS_COPY of a file in P (private: never written back)",
+        """
+        import mmap
+        with open(P / 'seed.tsv', 'rb') as f:
+            m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+            m[0:1] = b'X'
+            m.close()
         """,
     ),
     r(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import types
 
 import pyarrow.fs as pafs
@@ -119,6 +120,7 @@ def test_patching_twice_wraps_once(library):
         ("/a/b", "/a/b"),
         (b"/a/b", "/a/b"),
         ("file:///a/b%20c", "/a/b c"),
+        ("~/a/b", os.path.expanduser("~/a/b")),  # as polars reads it
         ("s3://bucket/key", None),
         (io.BytesIO(), None),
         (3, None),

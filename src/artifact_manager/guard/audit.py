@@ -17,12 +17,13 @@ be given any other context.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from artifact_manager.guard.policy import GuardPolicy, as_path, fd_path
 from artifact_manager.guard.resolution import Resolver
@@ -68,17 +69,33 @@ class Checker:
         self.phase = phase
         self.resolver.new_phase()
 
-    def check(self, path: str, operation: str, layer: str = "prevented", op: str = "write") -> None:
+    def check(
+        self,
+        path: str,
+        operation: str,
+        layer: str = "prevented",
+        op: str = "write",
+        *,
+        follow: bool = True,
+    ) -> None:
         """Raise (after recording) if ``operation`` on ``path`` changes production.
 
         ``op``: ``"write"``, or ``"mkdir"`` (may create the dirs leading to a ``tests/`` tree;
         an existing dir is no change: mkdir fails with EEXIST, as ``makedirs(exist_ok=True)``
         expects).
+
+        ``follow``: the operation goes through a symlink at ``path`` itself (open, truncate,
+        chmod, a library's writer), so where the link leads is checked too; an entry
+        operation (remove, rename, mkdir, a link's destination) acts on the link and passes
+        ``False``. A dangling link is judged where the write would create its target.
         """
         __tracebackhide__ = True  # the failure points at the user's line, not the guard's
         real = self.resolver.entry(path)
         if not self.policy.is_protected(real, op):
-            return
+            target = _final_target(real) if follow else None
+            if target is None or not self.policy.is_protected(target, op):
+                return
+            real = target
         if op == "mkdir" and os.path.isdir(path):
             return
         # A dataclass, made when the first violation is (not at every session's start).
@@ -100,6 +117,15 @@ class Checker:
                 (taken if matches else kept).append(v)
             self.violations = kept
         return taken
+
+
+def _final_target(entry: str) -> str | None:
+    """Where a symlink at ``entry`` (a real entry) leads, or None if it is no symlink."""
+    try:
+        is_link = stat.S_ISLNK(os.lstat(entry).st_mode)
+    except (OSError, ValueError):
+        return None
+    return os.path.realpath(entry) if is_link else None
 
 
 _armed: Checker | None = None
@@ -195,11 +221,13 @@ def _checker(
     op: str = "write",
     *,
     relinks: bool = False,
+    follow: bool = True,
 ) -> Callable[[Checker, tuple[Any, ...]], None]:
     """A handler checking argument ``index`` (relative to argument ``dir_fd``, if any).
 
     ``relinks``: the operation can change where paths lead (it removes or replaces an
-    entry), so the resolver forgets what it knew once the check passed.
+    entry), so the resolver forgets what it knew once the check passed. ``follow``: see
+    :meth:`Checker.check` (False for the operations on an entry itself).
     """
 
     def check(guard: Checker, args: tuple[Any, ...]) -> None:
@@ -207,7 +235,7 @@ def _checker(
         fd = args[dir_fd] if dir_fd is not None and len(args) > dir_fd else None
         path = _resolve(args[index], fd)
         if path is not None:
-            guard.check(path, operation, op=op)
+            guard.check(path, operation, op=op, follow=follow)
         if relinks:
             guard.resolver.forget()
 
@@ -230,7 +258,26 @@ def _rename(guard: Checker, args: tuple[Any, ...]) -> None:
     ):
         path = _resolve(target, fd)
         if path is not None:
-            guard.check(path, operation)
+            guard.check(path, operation, follow=False)
+    guard.resolver.forget()
+
+
+def _link(guard: Checker, args: tuple[Any, ...]) -> None:
+    """``os.link(src, dst)``: a hard link to a protected file is a second name through which
+    it can be written, which no watcher of the protected tree sees; so it is refused."""
+    __tracebackhide__ = True
+    src, dst, src_dir_fd, dst_dir_fd = args
+    for target, fd, operation, follow in (
+        (src, src_dir_fd, "hard-link a protected file (a second name to write it by)", True),
+        (dst, dst_dir_fd, "hard-link into", False),
+    ):
+        path = _resolve(target, fd)
+        if path is not None:
+            guard.check(path, operation, follow=follow)
+
+
+def _spawn(guard: Checker, args: tuple[Any, ...]) -> None:
+    """A child process may change where paths lead (``ln -s``): forget what was learnt."""
     guard.resolver.forget()
 
 
@@ -240,7 +287,7 @@ def _move(guard: Checker, args: tuple[Any, ...]) -> None:
     for target, operation in ((src, "move out of"), (dst, "move into")):
         path = _resolve(target)
         if path is not None:
-            guard.check(path, operation)
+            guard.check(path, operation, follow=False)
     guard.resolver.forget()
 
 
@@ -253,7 +300,7 @@ def _sqlite(guard: Checker, args: tuple[Any, ...]) -> None:
         parts = urlsplit(database)
         if parse_qs(parts.query).get("mode", [""])[0] == "ro" or parts.path in ("", ":memory:"):
             return
-        database = parts.path
+        database = unquote(parts.path)  # as sqlite reads it: file:/d%61ta is /data
     guard.check(database, "open a sqlite database for writing")
 
 
@@ -262,8 +309,8 @@ def _mmap(guard: Checker, args: tuple[Any, ...]) -> None:
     import mmap
 
     fileno, _length, access = args[0], args[1], args[2]
-    if not isinstance(fileno, int) or fileno < 0 or access == mmap.ACCESS_READ:
-        return
+    if not isinstance(fileno, int) or fileno < 0 or access in (mmap.ACCESS_READ, mmap.ACCESS_COPY):
+        return  # ACCESS_COPY maps privately: the file is never written
     path = fd_path(fileno)
     if path is not None:
         guard.check(path, "map for writing")
@@ -271,22 +318,30 @@ def _mmap(guard: Checker, args: tuple[Any, ...]) -> None:
 
 _HANDLERS: dict[str, Callable[[Checker, tuple[Any, ...]], None]] = {
     "open": _open,
-    "os.mkdir": _checker("create a dir at", 0, 2, op="mkdir"),
+    "os.mkdir": _checker("create a dir at", 0, 2, op="mkdir", follow=False),
     "os.rename": _rename,
-    "os.remove": _checker("delete", 0, 1, relinks=True),
-    "os.rmdir": _checker("remove the dir", 0, 1, relinks=True),
-    "os.symlink": _checker("create a symlink at", 1, 2, relinks=True),
-    "os.link": _checker("hard-link into", 1, 3),
+    "os.remove": _checker("delete", 0, 1, relinks=True, follow=False),
+    "os.rmdir": _checker("remove the dir", 0, 1, relinks=True, follow=False),
+    "os.symlink": _checker("create a symlink at", 1, 2, relinks=True, follow=False),
+    "os.link": _link,
     "os.truncate": _checker("truncate"),
     "os.chmod": _checker("chmod", 0, 2),
     "os.chown": _checker("chown", 0, 3),
     "os.utime": _checker("touch (utime)", 0, 3),
     "shutil.copyfile": _checker("copy into", 1),
-    "shutil.copytree": _checker("copy a tree into", 1),
+    "shutil.copytree": _checker("copy a tree into", 1, follow=False),
     "shutil.move": _move,
-    "shutil.rmtree": _checker("remove the tree", 0, 1, relinks=True),
-    "tempfile.mkstemp": _checker("create a temp file at"),
-    "tempfile.mkdtemp": _checker("create a temp dir at", op="mkdir"),
+    "shutil.rmtree": _checker("remove the tree", 0, 1, relinks=True, follow=False),
+    "tempfile.mkstemp": _checker("create a temp file at", follow=False),  # O_EXCL
+    "tempfile.mkdtemp": _checker("create a temp dir at", op="mkdir", follow=False),
     "sqlite3.connect": _sqlite,
     "mmap.__new__": _mmap,
+    "os.setxattr": _checker("set an extended attribute on"),
+    "os.removexattr": _checker("remove an extended attribute of"),
+    "subprocess.Popen": _spawn,
+    "os.system": _spawn,
+    "os.posix_spawn": _spawn,
+    "os.spawn": _spawn,
+    "os.exec": _spawn,
+    "os.fork": _spawn,
 }

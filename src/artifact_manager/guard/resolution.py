@@ -11,12 +11,13 @@ creates is a new parent, so a cache of whole parents alone saves little. A
   it is trusted again after one ``stat`` of the path shows it still leads to that same dir,
   and only the components below it are looked at (one ``lstat`` each; a symlink among them
   is followed as ``realpath`` would);
+- a name that does not exist is never remembered;
 - everything is forgotten (:meth:`Resolver.forget`) before a checked operation that can
-  change where a path leads: rename, remove, rmdir, symlink, rmtree, move. The audit hook
-  sees those before they happen.
+  change where a path leads: rename, remove, rmdir, symlink, rmtree, move, and when a child
+  process starts. The audit hook sees those before they happen.
 
-What no in-process check can see: a subprocess or native code that moves a dir elsewhere and
-leaves a symlink to it at the old name, between two phases. The path then still leads to the
+What no in-process check can see: a subprocess still running, or native code, that moves a
+dir elsewhere and leaves a symlink to it at the old name. The path then still leads to the
 same dir (the same inode) through the link; the move itself is a change the watcher of
 layer 3 reports when it touches a protected tree.
 
@@ -176,6 +177,9 @@ class Resolver:
                             missing = True
                     if not missing and stat.S_ISDIR(st.st_mode):
                         known[base] = (candidate, st.st_dev, st.st_ino)
-            phase[base] = candidate
+            if not missing:
+                # A name that does not exist is not remembered: whatever comes to be there
+                # later (a hard link to a symlink, a child's ``ln -s``) is looked at then.
+                phase[base] = candidate
             real = candidate
         return real

@@ -114,8 +114,9 @@ def local_base(filesystem: object) -> str | None:
 
 
 def local_path(target: object) -> str | None:
-    """A local file system path from a writer's target: a str/bytes/PathLike path or a
-    ``file://`` URI; None for file objects, other URIs (``s3://``) and anything else."""
+    """A local file system path from a writer's target: a str/bytes/PathLike path (``~``
+    expanded) or a ``file://`` URI; None for file objects, other URIs (``s3://``) and
+    anything else."""
     if isinstance(target, str):
         path = target
     else:  # os.fspath first: isinstance(x, os.PathLike) is a slow ABC check
@@ -125,7 +126,8 @@ def local_path(target: object) -> str | None:
             return None  # a file object, a buffer, an fd
         path = raw if isinstance(raw, str) else os.fsdecode(raw)
     if "://" not in path:
-        return path
+        # polars (and fsspec) expand a leading ``~`` as the shell does; so does the check
+        return os.path.expanduser(path) if path.startswith("~") else path
     parts = urlsplit(path)
     return unquote(parts.path) if parts.scheme == "file" else None
 
