@@ -43,6 +43,7 @@ from artifact_manager.layout import (
     lock_path_for,
     resolve_inside,
 )
+from artifact_manager.paths import refuse_linked_tests_root
 from artifact_manager.storage import checksum, tables, versions
 from artifact_manager.storage.atomic import (
     flushing,
@@ -112,7 +113,9 @@ class ArtifactManager:
             assert root is not None
             # The one side effect of a constructor under forced test mode: the forcer's claim
             # hook (testmode.RootClaimer; the pytest plugin locks and empties the dir on first
-            # use). One key per dir, however it was spelt (relative, a symlinked parent).
+            # use). One key per dir, however it was spelt (relative, a symlinked parent); a
+            # tests root that is itself a symlink is refused first (never emptied through).
+            refuse_linked_tests_root(root.parent)
             forced.claim_root(Path(os.path.realpath(root.parent)) / root.name)
 
     def __repr__(self) -> str:
@@ -383,6 +386,9 @@ class ArtifactManager:
         Only real dirs directly in ``tests/`` count: symlinks are neither followed nor
         removed, nothing outside ``tests/`` is reached, production dirs never. A test dir in
         use by a running test (its lock is held) is left alone.
+
+        Raises:
+            ArtifactPathError: if ``tests/`` itself is a symlink (nothing is removed).
         """
         if isinstance(keep_recent, bool) or not isinstance(keep_recent, int) or keep_recent < 0:
             raise ArtifactUsageError(

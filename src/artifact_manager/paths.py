@@ -37,6 +37,7 @@ __all__ = [
     "is_versioning_name",
     "is_within",
     "lock_path_for",
+    "refuse_linked_tests_root",
     "resolve_inside",
     "version_number",
 ]
@@ -84,6 +85,24 @@ def eval_dir(data_root: Path, source: str, build: str, base_model: str) -> Path:
 def lock_path_for(root: Path) -> Path:
     """The lock of test root ``root``: beside the test dirs (``tests/.artifacts.locks/``)."""
     return root.parent / (INTERNAL_PREFIX + "locks") / f"{root.name}.lock"
+
+
+def refuse_linked_tests_root(tests_root: Path) -> None:
+    """Raise if the tests root itself (the ``tests`` dir) is a symlink: test dirs are never
+    made, emptied, reaped or cleaned through one. A link above it (the data root, the eval
+    dir) is fine: only the tests dir and what is below it are the manager's to remove.
+
+    Raises:
+        ArtifactPathError: naming the tests root, its target and the remedy.
+    """
+    if os.path.islink(tests_root):
+        raise ArtifactPathError(
+            str(tests_root),
+            f"the tests root is a symlink (to {os.readlink(tests_root)!r}); test dirs are "
+            "never made, emptied or removed through one",
+            "replace the symlink with a real dir (to keep test dirs on another disk, link "
+            "the data root or another dir above the tests root instead)",
+        )
 
 
 def is_internal_name(name: str) -> bool:

@@ -335,6 +335,67 @@ def test_a_trash_dir_planted_as_a_symlink_is_neither_used_nor_emptied(
     assert test_dirs() == []  # the orphan and the passed test's dir: removed in place
 
 
+@pytest.fixture
+def linked_tests_root(tests_root, tmp_path):
+    """The tests root planted as a symlink to a dir of someone's work; returns that dir."""
+    projects = tmp_path / "home" / "projects"
+    (projects / "thesis").mkdir(parents=True)
+    (projects / "thesis" / "ch1.tex").write_text("precious")
+    (projects / "code").mkdir()
+    tests_root.parent.mkdir(parents=True)
+    tests_root.symlink_to(projects, target_is_directory=True)
+    return projects
+
+
+def test_a_tests_root_that_is_a_symlink_is_not_reaped_and_a_warning_says_why(
+    pytester, plugin_args, tests_root, linked_tests_root
+):
+    pytester.makepyfile(test_other=NOTHING)
+    result = pytester.runpytest(*plugin_args)
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"*the tests root was not reaped: '{tests_root}': the tests root is a symlink"
+            "*replace the symlink with a real dir*"
+        ]
+    )
+    assert sorted(os.listdir(linked_tests_root)) == ["code", "thesis"]
+    assert (linked_tests_root / "thesis" / "ch1.tex").read_text() == "precious"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("def test_one(test_artifacts_dir):\n    pass\n", id="own-dir"),
+        pytest.param(
+            'def test_one(artifact_manager_factory):\n    artifact_manager_factory("ref")\n',
+            id="shared-dir",
+        ),
+    ],
+)
+def test_no_dir_is_claimed_through_a_symlinked_tests_root(
+    pytester, tests_root, linked_tests_root, body
+):
+    name = dir_of("test_one.py::test_one")
+    (linked_tests_root / name).mkdir()  # what claiming the test's own dir would empty
+    (linked_tests_root / "ref").mkdir()  # and preparing the shared dir
+    pytester.makepyfile(test_one=body)
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([f"*'{tests_root}': the tests root is a symlink*"])
+    assert sorted(os.listdir(linked_tests_root)) == sorted(["code", "thesis", name, "ref"])
+    assert (linked_tests_root / "thesis" / "ch1.tex").read_text() == "precious"
+
+
+def test_a_symlinked_data_root_is_reaped_as_usual(pytester, tmp_path):
+    real_tests_root = tmp_path / "real_data" / "ensembl" / "GRCh37" / "spliceai_eval" / "tests"
+    (real_tests_root / "orphan").mkdir(parents=True)
+    (pytester.path / "data").symlink_to(tmp_path / "real_data", target_is_directory=True)
+    pytester.makepyfile(test_other=NOTHING)
+    pytester.runpytest().assert_outcomes(passed=1)
+    assert not (real_tests_root / "orphan").exists()
+
+
 def test_a_dir_held_by_another_session_is_not_reaped(pytester, tests_root, test_dirs):
     from artifact_manager.layout import lock_path_for
     from artifact_manager.storage.locks import acquire

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from artifact_manager import ArtifactConfig, ArtifactManager, ArtifactUsageError
+from artifact_manager.errors import ArtifactPathError
 from artifact_manager.layout import lock_path_for
 from artifact_manager.storage.locks import acquire
 
@@ -49,6 +50,35 @@ def test_symlinks_are_never_followed_nor_counted(data_root, tmp_path, production
     assert (precious / "data.tsv").read_text() == "keep me"
     assert (production.get_artifacts_dir() / "p.tsv").read_text() == "production"
     assert (tests_root / "a_link_to_precious").is_symlink()
+
+
+def test_a_tests_root_that_is_a_symlink_is_refused_and_its_target_untouched(testing, tmp_path):
+    projects = tmp_path / "home" / "projects"
+    (projects / "thesis").mkdir(parents=True)
+    (projects / "thesis" / "ch1.tex").write_text("precious")
+    (projects / "code").mkdir()
+    tests_root = testing.layout.tests_root
+    tests_root.parent.mkdir(parents=True)
+    tests_root.symlink_to(projects, target_is_directory=True)
+    with pytest.raises(ArtifactPathError) as caught:
+        testing.cleanup_old_tests(keep_recent=0)
+    message = str(caught.value)
+    assert str(tests_root) in message
+    assert "is a symlink" in message
+    assert "replace the symlink with a real dir" in message
+    assert sorted(os.listdir(projects)) == ["code", "thesis"]
+    assert (projects / "thesis" / "ch1.tex").read_text() == "precious"
+
+
+def test_a_symlinked_data_root_is_cleaned_as_usual(tmp_path):
+    real = tmp_path / "real_data"
+    real.mkdir()
+    linked = tmp_path / "data"
+    linked.symlink_to(real, target_is_directory=True)
+    managers = make_tests(linked, ["t0", "t1"])
+    assert managers[0].cleanup_old_tests(keep_recent=1) == ["t0"]
+    assert not managers[0].get_test_root().exists()
+    assert managers[1].get_test_root().is_dir()
 
 
 def test_a_dir_in_use_is_left_alone(data_root):

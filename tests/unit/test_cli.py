@@ -80,6 +80,20 @@ def test_clean_and_dry_run(root, capsys):
     assert out.strip() == "nothing to remove"
 
 
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["clean", "dry-run"])
+def test_clean_refuses_a_tests_root_that_is_a_symlink(root, tmp_path, capsys, dry_run):
+    projects = tmp_path / "projects"
+    (projects / "thesis").mkdir(parents=True)
+    tests_root = root / "ensembl" / "GRCh37" / "spliceai_eval" / "tests"
+    tests_root.symlink_to(projects, target_is_directory=True)
+    code, out, err = run(capsys, "--root", str(root), "clean", "--keep-recent", "0", *dry_run)
+    assert code == ExitCode.USAGE_ERROR
+    assert out == ""
+    assert err.startswith(f"artifact-manager: error: {str(tests_root)!r}: the tests root is a")
+    assert "replace the symlink with a real dir" in err
+    assert os.listdir(projects) == ["thesis"]
+
+
 def test_versions(root, production, capsys):
     assert run(capsys, "--root", str(root), "versions")[1].strip() == "(no versions)"
     name = production.publish_version()

@@ -6,7 +6,8 @@ the controller's session id and start time):
 1. Session start, in the controller or a serial session: **reap** the configured tests root
    (``<data root>/<source>/<build>/<model>_eval/tests``): left-over dirs with no keep marker
    that no test holds, and dirs kept by sessions outside the retention window, are discarded
-   (:func:`artifact_manager.storage.retention.reap`). Nothing is created.
+   (:func:`artifact_manager.storage.retention.reap`). Nothing is created. A tests root that
+   is itself a symlink is never reaped (a warning says so), and no test claims a dir in it.
 2. The first time a process claims a dir in a tests root, it **enters** that root: it holds
    the session's shared lock there until the process ends (the session is live there), and,
    for a tests root other than the configured one (a marker or factory keyword chose another
@@ -43,8 +44,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from artifact_manager.errors import ArtifactLockTimeout
-from artifact_manager.paths import lock_path_for
+from artifact_manager.errors import ArtifactLockTimeout, ArtifactPathError
+from artifact_manager.paths import lock_path_for, refuse_linked_tests_root
 from artifact_manager.plugin.options import PluginSettings
 from artifact_manager.sessions import SessionInfo
 from artifact_manager.validation import validate_component
@@ -100,10 +101,17 @@ class TestDirs:
 
     # -- 1, 2: session start, entering a tests root ---------------------------------------
 
-    def start_session(self) -> None:
-        """Reap the configured tests root (controller or serial session only)."""
-        if self._reaps_at_start:
-            self._reap(self._configured)
+    def start_session(self) -> str | None:
+        """Reap the configured tests root (controller or serial session only). Returns why
+        it was not reaped, for a warning: it is a symlink (never followed)."""
+        if not self._reaps_at_start:
+            return None
+        try:
+            refuse_linked_tests_root(self.settings.tests_root)
+        except ArtifactPathError as error:
+            return f"the tests root was not reaped: {error}"
+        self._reap(self._configured)
+        return None
 
     def _enter(self, tests_root: Path, *, reap: bool = True) -> None:
         with self._guard:
@@ -155,7 +163,7 @@ class TestDirs:
         return AttemptDirs(self, nodeid)
 
     def _claim(self, root: Path, owner: str) -> HeldLock:
-        self._enter(root.parent)
+        self._enter(root.parent)  # (a symlinked tests root: refused by the manager's claim)
         lock = _lock(root, self.settings.lock_timeout, owner)
         try:
             self._discard(root)  # a kept dir from an earlier run, or an earlier attempt's
@@ -203,6 +211,7 @@ class TestDirs:
                 return
             from artifact_manager.storage.retention import read_shared_session, write_shared_session
 
+            refuse_linked_tests_root(root.parent)
             self._enter(Path(os.path.realpath(root.parent)))
             with _lock(root, self.settings.lock_timeout, f"pytest preparing shared dir {name!r}"):
                 if read_shared_session(root) != self.session.id:
@@ -237,8 +246,8 @@ class TestDirs:
     def finish_crashed(self, root: Path, nodeid: str) -> bool:
         """The test ``nodeid`` crashed its xdist worker: keep its dir as a failed test's, or
         discard it. Returns whether it was kept."""
-        if not os.path.lexists(root):
-            return False
+        if not os.path.lexists(root) or os.path.islink(root.parent):
+            return False  # nothing there, or nothing claimed there (a symlinked tests root)
         try:
             lock = _lock(root, 0, "finishing a crashed test")
         except ArtifactLockTimeout:

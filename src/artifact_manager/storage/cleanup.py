@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from artifact_manager.paths import refuse_linked_tests_root
+
 __all__ = ["TreeFile", "old_dirs", "remove_tree", "tree_files"]
 
 
@@ -61,7 +63,11 @@ def old_dirs(parent: Path, keep_recent: int, *, skip: Callable[[str], bool]) -> 
 
     Newest by modification time; oldest first. Symlinks, files and names for which ``skip``
     is true are neither counted nor returned.
+
+    Raises:
+        ArtifactPathError: if ``parent`` itself is a symlink (it is not followed).
     """
+    refuse_linked_tests_root(parent)
     if not parent.is_dir():
         return []
     dirs = []
