@@ -344,6 +344,24 @@ ROUTES = [
         "pyarrow.fs.LocalFileSystem().copy_file into P",
         "pafs.LocalFileSystem().copy_file(str(OUT / 'f.tsv'), str(P / 'c.tsv'))",
     ),
+    r(
+        "fs_copy_files",
+        PYARROW,
+        "pyarrow.fs.copy_files into P",
+        "pafs.copy_files(str(OUT / 'f.tsv'), str(P / 'c.tsv'))",
+    ),
+    r(
+        "duckdb_escape_string",
+        DUCKDB,
+        "duckdb COPY ... TO E'...' (an escape string)",
+        "duckdb.sql(f\"COPY (SELECT 1 AS a) TO E'{P}/escape.csv'\")",
+    ),
+    r(
+        "duckdb_attach_alias_read_only",
+        DUCKDB,
+        "duckdb ATTACH ... AS read_only (an alias, not the option)",
+        "duckdb.sql(f\"ATTACH '{P}/alias.duckdb' AS read_only\")",
+    ),
     r("pa_osfile", PYARROW, "pyarrow.OSFile(path, 'wb')", "pa.OSFile(str(P / 'seed.tsv'), 'wb')"),
     r(
         "pa_output_stream",

@@ -153,6 +153,9 @@ def test_local_base_of_pyarrow_file_systems(tmp_path):
         ("ATTACH DATABASE IF NOT EXISTS 'y.db'", ["y.db"]),
         ("ATTACH 'z.db' (READ_ONLY false)", ["z.db"]),
         ("ATTACH ':memory:' AS m", []),
+        ("ATTACH 'w.db' AS read_only", ["w.db"]),  # an alias, not the option
+        ("COPY t TO E'esc.csv'", ["esc.csv"]),
+        (r"COPY t TO e'it\'s\\x.csv'", ["it's\\x.csv"]),
         ("PREPARE s AS COPY (SELECT 1) TO 'p.csv'", ["p.csv"]),
         ("EXPLAIN ANALYZE COPY t TO 'e.csv'", ["e.csv"]),
         ('SELECT "copy" FROM t', []),

@@ -83,6 +83,14 @@ def _duckdb_database(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterable[
     return (database,)
 
 
+def _copy_files_destination(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterable[object]:
+    """``pyarrow.fs.copy_files(source, destination, source_filesystem,
+    destination_filesystem)``: the destination, read relative to its file system."""
+    value = args[1] if len(args) > 1 else kwargs.get("destination")
+    filesystem = args[3] if len(args) > 3 else kwargs.get("destination_filesystem")
+    return argument(0, "destination")((value,), {"filesystem": filesystem} if filesystem else {})
+
+
 def _rows(targets: Targets, *attributes: str) -> tuple[Wrap, ...]:
     return tuple(Wrap(attribute, targets) for attribute in attributes)
 
@@ -137,6 +145,7 @@ PYARROW = Library(
             ),
             Wrap("LocalFileSystem.move", _arguments((1, "src"), (2, "dest"))),
             Wrap("LocalFileSystem.copy_file", argument(2, "dest")),
+            Wrap("copy_files", _copy_files_destination),
         ),
         "pyarrow.parquet": (
             Wrap("write_table", argument(1, "where")),

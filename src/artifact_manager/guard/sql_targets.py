@@ -6,8 +6,10 @@ a ``PREPARE <name> AS`` or ``EXPLAIN [ANALYZE]`` prefix is looked through):
 - ``COPY <table or (query)> TO '<path>'``: the string literal right after the first ``TO``
   outside brackets;
 - ``EXPORT DATABASE [<name> TO] '<dir>'``: the first string literal outside brackets;
-- ``ATTACH [DATABASE] [IF NOT EXISTS] '<path>'``: the first string literal, unless the
-  statement says ``READ_ONLY`` (``:memory:`` and ``md:`` targets are skipped).
+- ``ATTACH [DATABASE] [IF NOT EXISTS] '<path>'``: the first string literal, unless its
+  bracketed options say ``READ_ONLY`` (``:memory:`` and ``md:`` targets are skipped).
+
+A string literal is ``'...'`` or an escape string ``E'...'`` (backslash escapes decoded).
 
 Comments, quoted identifiers and dollar-quoted strings are skipped as such, so a ``TO`` inside
 them (or inside a bracketed query) is not taken for the target.
@@ -30,6 +32,7 @@ _TOKEN = re.compile(
       (?P<space>\s+)
     | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
     | (?P<string>'(?:[^']|'')*'?)
+    | (?P<escaped>[eE]'(?:[^'\\]|\\.|'')*'?)
     | (?P<dollar>\$(?P<tag>[A-Za-z_]*)\$.*?(?:\$(?P=tag)\$|\Z))
     | (?P<ident>"(?:[^"]|"")*"?)
     | (?P<open>[(\[{])
@@ -40,6 +43,7 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _SKIPPED_TARGETS = (":memory:", "md:", "motherduck:")
 
 
@@ -64,6 +68,9 @@ def _statements(sql: str) -> list[list[tuple[str, str]]]:
         else:
             if kind == "string":
                 statements[-1].append(("string", text[1:-1].replace("''", "'")))
+            elif kind == "escaped":  # E'...': backslash escapes, as duckdb reads them
+                body = _ESCAPE.sub(r"\1", text[2:-1].replace("''", "'"))
+                statements[-1].append(("string", body))
             elif kind == "dollar":
                 tag_end = text.index("$", 1) + 1
                 statements[-1].append(("string", text[tag_end : len(text) - tag_end]))
@@ -110,8 +117,9 @@ def _target(tokens: list[tuple[str, str]]) -> str | None:
 
 
 def _read_only(tokens: list[tuple[str, str]]) -> bool:
-    """``READ_ONLY`` among the options, not followed by ``false``."""
-    words = [text for _kind, text in tokens]
+    """``READ_ONLY`` among the bracketed options, not followed by ``false`` (an alias named
+    ``read_only`` is no option)."""
+    words = [text for kind, text in tokens if kind == "inner"]
     for index, word in enumerate(words):
         if word == "READ_ONLY":
             return words[index + 1 : index + 2] not in (["FALSE"], ["0"])
