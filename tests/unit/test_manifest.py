@@ -244,3 +244,52 @@ def test_replaying_a_journal_already_in_the_snapshot_changes_nothing(testing):
     manifest._write(entries, sync_dir=False)  # a crash after the snapshot, before the truncate
     assert manifest.journal.read_bytes() == journal
     assert manifest.read() == entries
+
+
+@pytest.mark.parametrize("compacting", [False, True], ids=["append", "compaction"])
+def test_a_symlink_planted_at_the_journal_is_refused_and_its_target_untouched(
+    testing, tmp_path, monkeypatch, compacting
+):
+    from artifact_manager.storage import manifest
+
+    if compacting:  # the journal is emptied after folding: never the file a link leads to
+        monkeypatch.setattr(manifest, "COMPACT_AFTER", 1)
+    outside = tmp_path / "outside.log"
+    outside.write_bytes(b"line 1\nline 2 with no newline at the end")
+    artifacts = testing.get_artifacts_dir()
+    artifacts.mkdir(parents=True, exist_ok=True)
+    (artifacts / ".artifacts.manifest.journal").symlink_to(outside)
+    with pytest.raises(ArtifactManifestError, match="is a symlink"):
+        testing.write_table(DF, "a.tsv")
+    assert outside.read_bytes() == b"line 1\nline 2 with no newline at the end"
+
+
+FULL_DISK = """
+import resource, signal, sys
+import polars as pl
+from artifact_manager import ArtifactConfig, ArtifactManager
+
+manager = ArtifactManager(ArtifactConfig(mode="test", test_name="t", data_root=sys.argv[1]))
+manager.write_table(pl.DataFrame({"a": [1]}), "a.tsv")
+journal = manager.get_artifacts_dir() / ".artifacts.manifest.journal"
+size = journal.stat().st_size
+# The kernel's own short write: a file may grow by 10 more bytes (a full disk does the same)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 10, resource.RLIM_INFINITY))
+try:
+    manager.manifest.update([manager.manifest.read()["a.tsv"]])
+except OSError as error:
+    print("raised:", error)
+print("size", journal.stat().st_size == size, "whole lines", journal.read_bytes().endswith(b"\\n"))
+"""
+
+
+def test_a_short_write_to_the_journal_raises_and_leaves_whole_lines(data_root):
+    out = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, str(data_root)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert "raised: [Errno 28] only 10 of" in out.stdout
+    assert "manifest update" in out.stdout
+    assert "was not recorded" in out.stdout
+    assert "size True whole lines True" in out.stdout

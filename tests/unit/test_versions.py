@@ -121,3 +121,14 @@ def test_two_publishers_get_distinct_versions_and_latest_is_always_valid(product
     assert production.list_versions() == [f"v{n}_{TODAY}" for n in range(1, 11)]
     assert os.readlink(root / "latest") == f"v10_{TODAY}"
     assert seen_latest > 0
+
+
+def test_a_symlink_named_like_a_version_is_refused(production, tmp_path):
+    production.write_table(pl.DataFrame({"a": [1]}), "t.tsv")
+    production.publish_version()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (production.get_artifacts_dir() / "v9_20240101").symlink_to(outside)
+    with pytest.raises(ArtifactPathError, match="is a symlink, not a version dir"):
+        production.resolve_version("v9_20240101")
+    assert "v9_20240101" not in production.list_versions()

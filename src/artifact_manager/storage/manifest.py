@@ -24,6 +24,7 @@ at the top, which carry manifests of their own).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import getpass
 import json
 import os
@@ -63,7 +64,10 @@ JOURNAL_NAME = INTERNAL_PREFIX + "manifest.journal"
 MANIFEST_LOCK = INTERNAL_PREFIX + "manifest.lock"
 #: Journal size (bytes) from which an update folds the journal into the snapshot.
 COMPACT_AFTER = 256 << 10
-_JOURNAL_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+#: ``O_NOFOLLOW``: a symlink planted at the journal's name is refused, never followed (the
+#: journal is cut back and emptied, which must never happen to a file elsewhere).
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_JOURNAL_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _FORMAT = 1
 _LOCK_TIMEOUT = 120.0
 
@@ -258,7 +262,7 @@ class Manifest:
         ):
             self._write(entries, sync_dir=True)
             if os.path.lexists(self.journal):
-                os.truncate(self.journal, 0)
+                self._empty_journal()
 
     def _write(self, entries: dict[str, ManifestEntry], sync_dir: bool) -> None:
         data = {
@@ -272,6 +276,22 @@ class Manifest:
         finally:
             if temp.exists():
                 temp.unlink()
+
+    def _open_journal(self, flags: int) -> int:
+        try:
+            return os.open(self.journal, flags, 0o644)
+        except OSError as error:
+            if os.path.islink(self.journal):
+                raise ArtifactManifestError(
+                    self.journal,
+                    "is a symlink (refused: nothing was written through it), and the journal"
+                    " must be a file of its own: remove the link",
+                ) from None
+            raise error from None
+
+    def _empty_journal(self) -> None:
+        """Empty the journal (its updates are in the snapshot now), never through a link."""
+        os.close(self._open_journal(os.O_WRONLY | os.O_TRUNC | _NOFOLLOW))
 
     def update(
         self,
@@ -300,13 +320,14 @@ class Manifest:
         line = json.dumps(
             {"add": [e.as_row() for e in add], "remove": list(remove)}, separators=(",", ":")
         )
-        fd = os.open(self.journal, _JOURNAL_FLAGS, 0o644)
+        fd = self._open_journal(_JOURNAL_FLAGS)
         try:
             end = os.fstat(fd).st_size
             created = end == 0
             if end and os.pread(fd, 1, end - 1) != b"\n":
                 _drop_torn_line(fd, end)  # a writer was killed mid-append
-            os.write(fd, (line + "\n").encode("utf-8"))  # one write: one whole line
+                end = os.fstat(fd).st_size
+            _append_line(fd, (line + "\n").encode("utf-8"), end, self.journal)
             if self.durable:
                 getattr(os, "fdatasync", os.fsync)(fd)
             size = os.lseek(fd, 0, os.SEEK_CUR)
@@ -314,7 +335,7 @@ class Manifest:
             os.close(fd)
         if size >= COMPACT_AFTER:
             self._write(self.read(), sync_dir=False)
-            os.truncate(self.journal, 0)
+            self._empty_journal()
             created = True
         if created and sync_dir and self.durable:
             fsync_dir(self.root)
@@ -385,6 +406,28 @@ def _modified(entry: ManifestEntry, path: Path, size: int) -> bool:
         except OSError:
             return True
     return sha256_file(path) != entry.sha256
+
+
+def _append_line(fd: int, data: bytes, end: int, journal: Path) -> None:
+    """Append ``data`` (one whole line) at ``end``; on a short write (a full disk) cut the
+    journal back to ``end`` and raise, so the update is neither half-recorded nor silently
+    lost."""
+    try:
+        written = os.write(fd, data)  # one write: one whole line
+    except OSError as error:
+        raise OSError(
+            error.errno,
+            f"{error.strerror}: the manifest update was not recorded in {str(journal)!r};"
+            " free space (or fix the error) and write the artifact again",
+        ) from error
+    if written != len(data):
+        os.ftruncate(fd, end)
+        raise OSError(
+            errno.ENOSPC,
+            f"only {written} of {len(data)} bytes of a manifest update went into"
+            f" {str(journal)!r} (disk full?); it was not recorded: free space and write the"
+            " artifact again",
+        )
 
 
 def _drop_torn_line(fd: int, end: int) -> None:

@@ -119,13 +119,21 @@ def resolve_pointer(root: Path, name: str) -> Path | None:
     if not link.is_symlink():
         return None
     target = os.readlink(link)
-    if "/" in target or "\\" in target or target in ("", ".", "..") or not (root / target).is_dir():
+    if "/" in target or "\\" in target or target in ("", ".", "..") or not _real_dir(root / target):
         raise ArtifactPathError(
             str(link),
             f"points to {target!r}, not a version dir beside it",
             "re-publish, or point it at a dir in the same folder",
         )
     return root / target
+
+
+def _real_dir(path: Path) -> bool:
+    """A dir, and not through a symlink (a planted link never counts as a version)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def resolve(root: Path, version: str = LATEST) -> Path:
@@ -135,7 +143,13 @@ def resolve(root: Path, version: str = LATEST) -> Path:
         if target is None:
             raise ArtifactPathError(str(root / LATEST), "does not exist", "publish a version first")
         return target
-    if version_number(version) is None or not (root / version).is_dir():
+    if version_number(version) is not None and os.path.islink(root / version):
+        raise ArtifactPathError(
+            str(root / version),
+            "is a symlink, not a version dir (it may lead outside the versions dir)",
+            "remove the link; versions are dirs made by publish_version",
+        )
+    if version_number(version) is None or not _real_dir(root / version):
         known = ", ".join(list_versions(root)) or "none"
         raise ArtifactPathError(
             version, "is not a published version", f"use 'latest' or one of: {known}"
