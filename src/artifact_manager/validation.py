@@ -1,4 +1,10 @@
-"""Checks for the names that become path components (source, build, base model, test name)."""
+"""Checks for the names that become path components (source, build, base model, test name).
+
+Names starting with :data:`~artifact_manager.paths.INTERNAL_PREFIX` (``.artifacts.``) are
+reserved for the manager's own bookkeeping (``.artifacts.locks``, ``.artifacts.trash``, keep
+markers): a test dir or shared dir of that name would be one of them, and discarding it
+would remove other sessions' live locks.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,16 @@ import re
 import unicodedata
 
 from artifact_manager.errors import ArtifactConfigError
+from artifact_manager.paths import INTERNAL_PREFIX
 
 __all__ = ["component_problem", "validate_component"]
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")  # never starts with the reserved prefix
+_RESERVED = (
+    f"starts with {INTERNAL_PREFIX!r}, a prefix reserved for the manager's own files "
+    "(locks, trash, keep markers)"
+)
 
 
 def component_problem(value: object) -> str | None:
@@ -27,6 +38,8 @@ def component_problem(value: object) -> str | None:
         return "contains a path separator"
     if ".." in value:
         return "contains '..'"
+    if value.startswith(INTERNAL_PREFIX):
+        return _RESERVED
     for ch in value:
         if unicodedata.category(ch) == "Cc":
             return f"contains the control character {ch!r}"
@@ -41,11 +54,9 @@ def validate_component(field: str, value: object) -> str:
     """
     problem = component_problem(value)
     if problem is not None:
-        raise ArtifactConfigError(
-            field,
-            value,
-            problem,
-            f"use a single plain directory name for {field} (letters, digits, '.', '_', '-')",
-        )
+        remedy = f"use a single plain directory name for {field} (letters, digits, '.', '_', '-')"
+        if problem is _RESERVED:
+            remedy = f"choose a {field} that does not start with {INTERNAL_PREFIX!r}"
+        raise ArtifactConfigError(field, value, problem, remedy)
     assert isinstance(value, str)
     return value

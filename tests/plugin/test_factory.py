@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 SHARED_SUITE = """
     import os
     import pytest
@@ -75,6 +77,34 @@ def test_bad_shared_name_is_refused(pytester):
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("name", [".artifacts.locks", ".artifacts.trash", ".artifacts.kept.json"])
+def test_a_reserved_shared_name_is_refused_and_live_locks_survive(pytester, tests_root, name):
+    from artifact_manager.layout import lock_path_for
+    from artifact_manager.storage.locks import acquire
+
+    running = tests_root / "running_elsewhere"
+    running.mkdir(parents=True)
+    pytester.makepyfile(
+        f"""
+        import pytest
+        from artifact_manager import ArtifactConfigError
+
+        def test_a(artifact_manager_factory):
+            with pytest.raises(ArtifactConfigError) as caught:
+                artifact_manager_factory({name!r})
+            assert str(caught.value) == (
+                "invalid test_name={name!r}: starts with '.artifacts.', a prefix reserved for "
+                "the manager's own files (locks, trash, keep markers); choose a test_name that "
+                "does not start with '.artifacts.'"
+            )
+        """
+    )
+    with acquire(lock_path_for(running), timeout=0, owner="another session's test"):
+        pytester.runpytest().assert_outcomes(passed=1)
+        assert lock_path_for(running).is_file()  # the live lock is still where it was
+    assert running.is_dir()
 
 
 def test_session_build_runs_once_across_workers(pytester, plugin_args, tmp_path):

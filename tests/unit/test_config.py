@@ -85,6 +85,9 @@ BAD_COMPONENTS = [
     pytest.param("a\nb", "control character", id="newline"),
     pytest.param("a\x1bb", "control character", id="escape"),
     pytest.param(3, "must be a string", id="not-a-string"),
+    pytest.param(".artifacts.locks", "reserved", id="reserved-locks"),
+    pytest.param(".artifacts.trash", "reserved", id="reserved-trash"),
+    pytest.param(".artifacts.kept.json", "reserved", id="reserved-keep-marker"),
 ]
 
 
@@ -125,6 +128,26 @@ def test_forced_test_mode_ends_with_the_block():
     with forced_test_mode("forced_name"):
         pass
     assert ArtifactConfig(coverage="full_genome").mode == "production"
+
+
+def test_a_reserved_name_says_the_prefix_is_reserved_and_what_to_do():
+    with pytest.raises(ArtifactConfigError) as info:
+        ArtifactConfig(test_name=".artifacts.locks")
+    assert str(info.value) == (
+        "invalid test_name='.artifacts.locks': starts with '.artifacts.', a prefix reserved for "
+        "the manager's own files (locks, trash, keep markers); choose a test_name that does not "
+        "start with '.artifacts.'"
+    )
+
+
+@pytest.mark.parametrize("name", ["artifacts.locks", ".artifactsx", "my.artifacts.locks"])
+def test_names_that_only_resemble_the_reserved_prefix_are_fine(name):
+    assert ArtifactConfig(test_name=name).test_name == name
+
+
+def test_forced_test_mode_rejects_a_reserved_name():
+    with pytest.raises(ArtifactConfigError, match="reserved"), forced_test_mode(".artifacts.x"):
+        pass
 
 
 def test_forced_test_mode_rejects_a_bad_name():
