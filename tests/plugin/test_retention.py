@@ -544,3 +544,38 @@ def test_a_session_whose_tests_make_no_dir_creates_nothing(pytester, plugin_args
     pytester.makepyfile(test_other=NOTHING)
     pytester.runpytest(*plugin_args, "--keep-artifacts").assert_outcomes(passed=1)
     assert not (pytester.path / "data").exists()
+
+
+def _chattr(flag: str, path: os.PathLike[str] | str) -> bool:
+    """Set or clear the immutable attribute (root, a file system that has it); False if not."""
+    try:
+        done = subprocess.run(["chattr", flag, str(path)], capture_output=True, check=False)
+    except OSError:
+        return False
+    return done.returncode == 0
+
+
+def test_an_undeletable_left_over_dir_is_a_warning_and_the_rest_is_reaped(
+    pytester, tests_root, test_dirs
+):
+    stuck = tests_root / "stuck"
+    (stuck / "sub").mkdir(parents=True)
+    (stuck / "sub" / "f.tsv").write_text("x")
+    (tests_root / "orphan").mkdir()
+    if not _chattr("+i", stuck):
+        pytest.skip("chattr +i is not available here (needs root and a file system with it)")
+    try:
+        pytester.makepyfile(test_other=NOTHING)
+        for _ in range(2):  # not once: every later session still runs
+            result = pytester.runpytest("-p", "no:randomly", "test_other.py")
+            result.assert_outcomes(passed=1, warnings=1)
+            assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+            result.stdout.fnmatch_lines(
+                [
+                    f"*could not remove the left-over test artifact dir '{stuck}'*Operation not "
+                    "permitted*fix its permissions*or remove it by hand*"
+                ]
+            )
+            assert test_dirs() == ["stuck"]  # the orphan beside it was reaped
+    finally:
+        _chattr("-i", stuck)

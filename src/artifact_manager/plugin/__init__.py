@@ -69,9 +69,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     state.guard.install()
     distributed = session.config.pluginmanager.getplugin("dsession") is not None
     if not state.is_worker:
-        not_reaped = state.dirs.start_session()  # reap what earlier sessions left behind
-        if not_reaped is not None:  # in the warnings summary (no test's warnings catch it)
-            session.config.issue_config_time_warning(pytest.PytestWarning(not_reaped), 2)
+        # reap what earlier sessions left behind; problems go to the warnings summary (no
+        # test's warnings catch them)
+        for problem in state.dirs.start_session():
+            session.config.issue_config_time_warning(pytest.PytestWarning(problem), 2)
         state.guard.start_watching("session" if distributed else "per-test")
         install_watch_hooks(session.config, state.guard, state.report)
     if not distributed:  # this process runs tests: a serial session or an xdist worker

@@ -101,17 +101,17 @@ class TestDirs:
 
     # -- 1, 2: session start, entering a tests root ---------------------------------------
 
-    def start_session(self) -> str | None:
-        """Reap the configured tests root (controller or serial session only). Returns why
-        it was not reaped, for a warning: it is a symlink (never followed)."""
+    def start_session(self) -> list[str]:
+        """Reap the configured tests root (controller or serial session only). Returns the
+        problems, for warnings: the tests root is a symlink (never followed, not reaped), or
+        a left-over dir could not be removed (left in place; the rest is reaped)."""
         if not self._reaps_at_start:
-            return None
+            return []
         try:
             refuse_linked_tests_root(self.settings.tests_root)
         except ArtifactPathError as error:
-            return f"the tests root was not reaped: {error}"
-        self._reap(self._configured)
-        return None
+            return [f"the tests root was not reaped: {error}"]
+        return self._reap(self._configured)
 
     def _enter(self, tests_root: Path, *, reap: bool = True) -> None:
         with self._guard:
@@ -121,7 +121,8 @@ class TestDirs:
 
             self._entered[tests_root] = hold_session(tests_root, self.session.id)
             if reap and tests_root != self._configured:
-                self._reap(tests_root)
+                for problem in self._reap(tests_root):
+                    warnings.warn(pytest.PytestWarning(problem), stacklevel=1)
 
     def hold(self, shared_roots: Iterable[str]) -> None:
         """Controller: keep the session live where a worker's shared dirs are, before the
@@ -129,18 +130,31 @@ class TestDirs:
         for root in shared_roots:
             self._enter(Path(os.path.realpath(Path(root).parent)), reap=False)
 
-    def _reap(self, tests_root: Path) -> None:
+    def _reap(self, tests_root: Path) -> list[str]:
+        """Reap ``tests_root``; returns a message per left-over dir that could not be removed
+        (it stays; reaping never stops the session)."""
         if not os.path.isdir(tests_root):
-            return  # nothing to reap (the common case: no test has used this layout yet)
+            return []  # nothing to reap (the common case: no test has used this layout yet)
         from artifact_manager.storage.retention import reap
+
+        problems: list[str] = []
+
+        def report(root: Path, error: OSError) -> None:
+            problems.append(
+                f"could not remove the left-over test artifact dir {str(root)!r}: {error}; "
+                "it was left in place and every later session tries again: fix its "
+                "permissions (or attributes) or remove it by hand"
+            )
 
         reaped = reap(
             tests_root,
             session=self.session,
             retention_count=self.settings.retention_count,
             discard=self._discard,
+            on_error=report,
         )
         self.reaped.extend(str(path) for path in reaped)
+        return problems
 
     def _discard(self, path: Path) -> None:
         """Rename ``path`` into the session's trash (made now if this is its first discard)."""

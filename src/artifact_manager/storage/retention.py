@@ -219,6 +219,7 @@ def reap(
     session: SessionInfo,
     retention_count: int,
     discard: Callable[[Path], None],
+    on_error: Callable[[Path, OSError], None] | None = None,
 ) -> list[Path]:
     """Discard the dirs in ``tests_root`` that no session means to keep; returns them.
 
@@ -226,6 +227,10 @@ def reap(
     it), while it is a live session's shared dir, or while it carries a keep marker of a live
     session or of a session within the last ``retention_count``. Everything else goes: dirs
     with no keep marker (orphans) and dirs kept by older sessions. Never waits for a lock.
+
+    A dir that ``discard`` cannot remove (an :class:`OSError`: a read-only or immutable dir)
+    is passed to ``on_error`` and left where it is; the others are still reaped. Without an
+    ``on_error`` the first such error is raised once every other dir has been reaped.
     """
     dirs = _real_dirs(tests_root)
     markers = [m for m in (KeepMarker.read(d) for d in dirs) if m is not None]
@@ -238,6 +243,7 @@ def reap(
         return live[session_id]
 
     reaped = []
+    failed: list[OSError] = []
     for root in dirs:
         try:
             lock = acquire(lock_path_for(root), timeout=0, owner="reaping left-over test dirs")
@@ -252,8 +258,17 @@ def reap(
                 shared_by = read_shared_session(root)
                 if shared_by is not None and (shared_by == session.id or is_live(shared_by)):
                     continue
-            discard(root)
+            try:
+                discard(root)
+            except OSError as error:
+                if on_error is None:
+                    failed.append(error)
+                else:
+                    on_error(root, error)
+                continue
         reaped.append(root)
     for session_id in _dead_session_locks(tests_root, session.id):
         is_live(session_id)  # removes the lock file of a dead session
+    if failed:
+        raise failed[0]
     return reaped
