@@ -579,3 +579,49 @@ def test_an_undeletable_left_over_dir_is_a_warning_and_the_rest_is_reaped(
             assert test_dirs() == ["stuck"]  # the orphan beside it was reaped
     finally:
         _chattr("-i", stuck)
+
+
+KEEP_FAILS = """
+    import subprocess
+
+
+    def test_a_locked_root(test_artifacts_dir):
+        (test_artifacts_dir / "a.tsv").write_text("x")
+        root = test_artifacts_dir.parent.parent  # the test root: no keep marker can go in
+        subprocess.run(["chattr", "+i", str(root)], check=True)
+        assert False, "failed test"
+
+
+    def test_b_after():
+        pass
+    """
+
+
+def test_a_keep_marker_that_cannot_be_written_is_a_warning_and_the_session_goes_on(
+    pytester, tests_root, test_dirs
+):
+    probe = pytester.path / "probe"
+    probe.mkdir()
+    if not _chattr("+i", probe):
+        pytest.skip("chattr +i is not available here (needs root and a file system with it)")
+    _chattr("-i", probe)
+    pytester.makepyfile(test_keep=KEEP_FAILS)
+    root = tests_root / dir_of("test_keep.py::test_a_locked_root")
+    try:
+        # (this suite's own filterwarnings=error would turn the warning into an error)
+        result = pytester.runpytest(
+            "-p", "no:randomly", "--keep-artifacts=failed", "-W", "default::pytest.PytestWarning"
+        )
+        assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+        result.assert_outcomes(passed=1, failed=1, warnings=1)
+        result.stdout.fnmatch_lines(
+            [
+                f"*could not mark test artifact dir '{root}' as kept*Operation not permitted*"
+                "the next session may reap it*"
+            ]
+        )
+        assert test_dirs() == [root.name]  # left in place, not discarded
+        assert (root / "meta_models").exists() or any(root.iterdir())
+    finally:
+        _chattr("-i", root)
+    assert not (root / KEEP_MARKER).exists()

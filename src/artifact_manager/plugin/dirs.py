@@ -186,11 +186,26 @@ class TestDirs:
             raise
         return lock
 
-    def _keep(self, root: Path, outcome: str, nodeid: str) -> None:
-        if _real_dir(root):
-            from artifact_manager.storage.retention import KeepMarker
+    def _keep(self, root: Path, outcome: str, nodeid: str) -> bool:
+        """Mark ``root`` kept; returns whether it is. A marker that cannot be written gives a
+        warning and leaves the dir in place (never discarded): the session goes on."""
+        if not _real_dir(root):
+            return False
+        from artifact_manager.storage.retention import KeepMarker
 
+        try:
             KeepMarker.now(self.session, self.settings.keep, outcome, nodeid).write(root)
+        except OSError as error:
+            warnings.warn(
+                pytest.PytestWarning(
+                    f"could not mark test artifact dir {str(root)!r} as kept: {error}; it was "
+                    "left in place, but without its keep marker the next session may reap "
+                    "it: fix its permissions (or free space) and copy what you need first"
+                ),
+                stacklevel=1,
+            )
+            return False
+        return True
 
     def discard(self, roots: Iterable[Path]) -> None:
         """Discard ``roots`` now; a root that cannot be removed gives a warning."""
@@ -268,8 +283,7 @@ class TestDirs:
             return False  # held: a rerun of it has started already
         with lock:
             if self.settings.keeps(True):
-                self._keep(root, "crashed", nodeid)
-                return _real_dir(root)
+                return self._keep(root, "crashed", nodeid)
             self.discard([root])
             return False
 
