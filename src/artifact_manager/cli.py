@@ -238,15 +238,27 @@ def _validate(args: argparse.Namespace, manager: ArtifactManager) -> int:
 def _clean(args: argparse.Namespace, manager: ArtifactManager) -> int:
     if args.keep_recent < 0:
         raise _UsageError(f"--keep-recent {args.keep_recent} is negative; pass 0 or more")
+    failed: list[dict[str, str]] = []
+
+    def report(root: Path, error: OSError) -> None:
+        failed.append({"path": str(root), "error": str(error)})
+        print(
+            f"artifact-manager: error: could not remove test dir {str(root)!r}: {error}; "
+            "fix its permissions (or attributes) or remove it by hand, then run clean again",
+            file=sys.stderr,
+        )
+
     if args.dry_run:
         names = old_dirs(manager.layout.tests_root, args.keep_recent, skip=is_internal_name)
         verb = "would remove"
     else:
-        names = manager.cleanup_old_tests(args.keep_recent)
+        names = manager.cleanup_old_tests(args.keep_recent, on_error=report)
         verb = "removed"
     lines = [f"{verb} {name}" for name in names] or ["nothing to remove"]
-    _print(args, {"dry_run": args.dry_run, "removed": names}, lines)
-    return ExitCode.OK
+    if failed:
+        lines.append(f"{len(failed)} dir(s) could not be removed")
+    _print(args, {"dry_run": args.dry_run, "removed": names, "failed": failed}, lines)
+    return ExitCode.PROBLEMS_FOUND if failed else ExitCode.OK
 
 
 def _versions(args: argparse.Namespace, manager: ArtifactManager) -> int:

@@ -380,15 +380,26 @@ class ArtifactManager:
         """The dir of ``"latest"`` or of a named version."""
         return versions.resolve(self.layout.artifacts_dir, version)
 
-    def cleanup_old_tests(self, keep_recent: int = 5) -> list[str]:
+    def cleanup_old_tests(
+        self,
+        keep_recent: int = 5,
+        *,
+        on_error: Callable[[Path, OSError], None] | None = None,
+    ) -> list[str]:
         """Remove all but the ``keep_recent`` newest test dirs; returns the names removed.
 
         Only real dirs directly in ``tests/`` count: symlinks are neither followed nor
         removed, nothing outside ``tests/`` is reached, production dirs never. A test dir in
         use by a running test (its lock is held) is left alone.
 
+        A dir that cannot be removed (an :class:`OSError`: read-only, immutable, another
+        user's) never stops the others: it is passed to ``on_error`` with the error (what is
+        left of it stays). Without ``on_error`` the first such error is raised once every
+        other dir has been removed.
+
         Raises:
             ArtifactPathError: if ``tests/`` itself is a symlink (nothing is removed).
+            OSError: a dir could not be removed, and there is no ``on_error``.
         """
         if isinstance(keep_recent, bool) or not isinstance(keep_recent, int) or keep_recent < 0:
             raise ArtifactUsageError(
@@ -399,6 +410,7 @@ class ArtifactManager:
             )
         tests_root = self.layout.tests_root
         removed = []
+        failed: list[OSError] = []
         for name in old_dirs(tests_root, keep_recent, skip=is_internal_name):
             root = tests_root / name
             try:
@@ -406,7 +418,15 @@ class ArtifactManager:
                     remove_tree(root)
             except ArtifactLockTimeout:
                 continue
+            except OSError as error:
+                if on_error is None:
+                    failed.append(error)
+                else:
+                    on_error(root, error)
+                continue
             removed.append(name)
+        if failed:
+            raise failed[0]
         return removed
 
     def _name_of(self, path: Path) -> str:

@@ -80,6 +80,27 @@ def test_clean_and_dry_run(root, capsys):
     assert out.strip() == "nothing to remove"
 
 
+def test_clean_reports_a_dir_it_cannot_remove_and_removes_the_others(root, capsys, make_immutable):
+    tests_root = root / "ensembl" / "GRCh37" / "spliceai_eval" / "tests"
+    for name in ["old1", "old2", "old3"]:
+        (tests_root / name / "sub").mkdir(parents=True)
+    (tests_root / "old1" / "sub" / "f.tsv").write_text("x")
+    make_immutable(tests_root / "old1" / "sub")
+    code, out, err = run(capsys, "--root", str(root), "clean", "--keep-recent", "0")
+    assert code == ExitCode.PROBLEMS_FOUND
+    assert "Traceback" not in err
+    assert err.startswith(
+        f"artifact-manager: error: could not remove test dir {str(tests_root / 'old1')!r}: "
+    )
+    assert "Operation not permitted" in err
+    assert "fix its permissions (or attributes) or remove it by hand" in err
+    assert out.splitlines() == ["removed old2", "removed old3", "1 dir(s) could not be removed"]
+    assert sorted(os.listdir(tests_root)) == [".artifacts.locks", "old1"]
+    code, out, _ = run(capsys, "--root", str(root), "--json", "clean", "--keep-recent", "0")
+    assert code == ExitCode.PROBLEMS_FOUND
+    assert [f["path"] for f in json.loads(out)["failed"]] == [str(tests_root / "old1")]
+
+
 @pytest.mark.parametrize("dry_run", [[], ["--dry-run"]], ids=["clean", "dry-run"])
 def test_clean_refuses_a_tests_root_that_is_a_symlink(root, tmp_path, capsys, dry_run):
     projects = tmp_path / "projects"

@@ -299,3 +299,20 @@ def test_paths_are_relative_to_a_relative_root(monkeypatch, tmp_path):
     assert not path.is_absolute()
     assert manager.should_overwrite(path)
     assert os.path.isdir(tmp_path / "data/ensembl/GRCh37/spliceai_eval/tests/t")
+
+
+def test_cleanup_old_tests_goes_on_past_a_dir_it_cannot_remove(root, make_immutable):
+    tests_root = root / "ensembl" / "GRCh37" / "spliceai_eval" / "tests"
+    for name in ["a", "b", "c"]:
+        (tests_root / name / "sub").mkdir(parents=True)
+    make_immutable(tests_root / "b" / "sub")
+    manager = ArtifactManager(ArtifactConfig(mode="test", test_name="t", data_root=root))
+    failed: list[tuple[Path, OSError]] = []
+    removed = manager.cleanup_old_tests(
+        0, on_error=lambda path, error: failed.append((path, error))
+    )
+    assert sorted(removed) == ["a", "c"]
+    assert [(path, type(error)) for path, error in failed] == [(tests_root / "b", PermissionError)]
+    with pytest.raises(PermissionError):  # without on_error: raised, the rest removed first
+        manager.cleanup_old_tests(0)
+    assert sorted(p.name for p in tests_root.iterdir()) == [".artifacts.locks", "b"]
