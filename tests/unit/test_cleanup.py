@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import stat
+import subprocess
+import sys
 import time
 
 import pytest
@@ -96,3 +100,48 @@ def test_missing_tests_root_removes_nothing(testing):
 def test_bad_keep_recent_is_refused(testing, keep):
     with pytest.raises(ArtifactUsageError, match="keep_recent"):
         testing.cleanup_old_tests(keep_recent=keep)
+
+
+DROP_CAPS = ["--bounding-set=-dac_override,-dac_read_search,-fowner"]
+DROP_CAPS.append("--inh-caps=-dac_override,-dac_read_search,-fowner")
+
+
+def run_without_override(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a Python that honours file permissions even as root (setpriv drops
+    the override capabilities); as another user, a plain Python does."""
+    if os.geteuid() != 0:
+        command = [sys.executable, "-c", code, *args]
+    elif shutil.which("setpriv") is None:
+        pytest.skip("root without setpriv: cannot drop the capabilities that bypass permissions")
+    else:
+        command = ["setpriv", *DROP_CAPS, sys.executable, "-c", code, *args]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if "setpriv" in done.stderr and done.returncode != 0:
+        pytest.skip(f"setpriv cannot drop capabilities here: {done.stderr.strip()}")
+    return done
+
+
+def test_read_only_dirs_inside_the_tree_are_removed_and_nothing_outside_is_touched(tmp_path):
+    tree = tmp_path / "test_dir"
+    published = tree / "meta_models" / "v1"  # as publish_version leaves a test-mode version
+    (published / "sub").mkdir(parents=True)
+    (published / "sub" / "t.tsv").write_text("x")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.tsv").write_text("production")
+    (published / "link").symlink_to(outside, target_is_directory=True)
+    for path in [outside, published / "sub", published]:
+        path.chmod(0o555)
+    try:
+        done = run_without_override(
+            "import sys; from pathlib import Path\n"
+            "from artifact_manager.storage.cleanup import remove_tree\n"
+            "print(remove_tree(Path(sys.argv[1])))",
+            str(tree),
+        )
+        assert (done.returncode, done.stdout.strip()) == (0, "True"), done.stderr
+        assert not tree.exists()
+        assert stat.S_IMODE(os.lstat(outside).st_mode) == 0o555  # never made writable
+        assert (outside / "keep.tsv").read_text() == "production"
+    finally:
+        outside.chmod(0o755)

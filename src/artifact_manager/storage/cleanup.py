@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from artifact_manager.paths import refuse_linked_tests_root
 
@@ -23,15 +24,62 @@ def remove_tree(path: Path) -> bool:
     Returns True if something was removed. On Linux ``shutil.rmtree`` works on dir file
     descriptors with ``O_NOFOLLOW`` (``rmtree.avoids_symlink_attacks``), so a symlink planted
     anywhere in the tree, or swapped in while it runs, is unlinked, not followed.
+
+    A read-only dir inside the tree (a published test-mode version is ``0o555``) does not
+    stop it: on a :class:`PermissionError` the containing dir is given owner
+    read/write/search permission and the step retried, as pytest's own ``rm_rf`` does. Only a
+    real dir inside ``path`` (each step checked with ``lstat``: never through a symlink) is
+    ever changed; nothing outside the tree.
     """
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return False
     if stat.S_ISDIR(mode):
-        shutil.rmtree(path)
+        _rmtree(os.path.abspath(path))
     else:
         os.unlink(path)
+    return True
+
+
+def _rmtree(root: str) -> None:
+    def on_error(func: Callable[..., Any], failed: str, error: BaseException) -> None:
+        if not isinstance(error, PermissionError):
+            raise error
+        if func in (os.rmdir, os.unlink, os.remove):
+            if not _open_up(root, os.path.dirname(failed)):
+                raise error
+            func(failed)
+        elif func in (os.open, os.scandir, os.listdir) and failed != root:
+            if not _open_up(root, failed):  # a dir that cannot be read: open it, then it all
+                raise error
+            _rmtree(failed)
+        else:
+            raise error
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(root, onexc=on_error)
+    else:
+        shutil.rmtree(root, onerror=lambda func, failed, info: on_error(func, failed, info[1]))
+
+
+def _open_up(root: str, target: str) -> bool:
+    """Give ``target`` owner rwx if it is ``root`` or a real dir inside it, reached from
+    ``root`` through real dirs only (``lstat`` at each step); False (nothing changed) if not."""
+    target = os.path.abspath(target)
+    if os.path.commonpath([root, target]) != root:
+        return False  # outside the tree being removed: never touched
+    step = root
+    parts = os.path.relpath(target, root).split(os.sep) if target != root else []
+    for part in ["", *parts]:
+        step = os.path.join(step, part) if part else step
+        try:
+            info = os.lstat(step)
+        except OSError:
+            return False
+        if not stat.S_ISDIR(info.st_mode):
+            return False  # a symlink (or a file) on the way: not followed
+    os.chmod(target, stat.S_IMODE(info.st_mode) | stat.S_IRWXU)
     return True
 
 
