@@ -390,7 +390,8 @@ class ArtifactManager:
 
         Only real dirs directly in ``tests/`` count: symlinks are neither followed nor
         removed, nothing outside ``tests/`` is reached, production dirs never. A test dir in
-        use by a running test (its lock is held) is left alone.
+        use by a running test (its lock is held), and a shared dir of a session still running
+        (``artifact_manager_factory``), are left alone.
 
         A dir that cannot be removed (an :class:`OSError`: read-only, immutable, another
         user's) never stops the others: it is passed to ``on_error`` with the error (what is
@@ -408,6 +409,8 @@ class ArtifactManager:
                 "is not a count",
                 "pass a whole number >= 0",
             )
+        from artifact_manager.storage.retention import read_shared_session, session_is_live
+
         tests_root = self.layout.tests_root
         removed = []
         failed: list[OSError] = []
@@ -415,6 +418,9 @@ class ArtifactManager:
             root = tests_root / name
             try:
                 with acquire(lock_path_for(root), timeout=0, owner="cleanup_old_tests"):
+                    shared_by = read_shared_session(root)
+                    if shared_by is not None and session_is_live(tests_root, shared_by):
+                        continue  # a running session's shared dir: in use between its tests
                     remove_tree(root)
             except ArtifactLockTimeout:
                 continue

@@ -625,3 +625,35 @@ def test_a_keep_marker_that_cannot_be_written_is_a_warning_and_the_session_goes_
     finally:
         _chattr("-i", root)
     assert not (root / KEEP_MARKER).exists()
+
+
+FOREIGN_KEEP = """
+    import json
+    from pathlib import Path
+
+    import pytest
+
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_handlecrashitem(crashitem, report, sched):
+        # What another session leaves if it ran the test again (and kept its dir) between
+        # the crash and this controller handling it.
+        (root,) = Path("data").glob("*/*/*_eval/tests/test_crash.test_crash*")
+        (root / "other_session.txt").write_text("kept by the other session")
+        marker = dict(session_id="other-session", session_started=1.0, kept_at=2.0,
+                      policy="failed", outcome="failed", nodeid=crashitem, pid=1, host="h")
+        (root / ".artifacts.kept.json").write_text(json.dumps(marker))
+        return (yield)
+    """
+
+
+@pytest.mark.parametrize("keep", ["none", "failed"])
+def test_a_crashed_test_dir_another_session_kept_since_is_left_alone(pytester, keep):
+    pytester.makeconftest(FOREIGN_KEEP)
+    pytester.makepyfile(test_crash=CRASH)
+    result = pytester.runpytest_subprocess("-n", "1", f"--keep-artifacts={keep}")
+    result.assert_outcomes(failed=1)
+    (root,) = pytester.path.glob("data/*/*/*_eval/tests/test_crash.test_crash*")
+    assert (root / "other_session.txt").read_text() == "kept by the other session"
+    marker = json.loads((root / ".artifacts.kept.json").read_text())
+    assert marker["session_id"] == "other-session"

@@ -316,3 +316,21 @@ def test_cleanup_old_tests_goes_on_past_a_dir_it_cannot_remove(root, make_immuta
     with pytest.raises(PermissionError):  # without on_error: raised, the rest removed first
         manager.cleanup_old_tests(0)
     assert sorted(p.name for p in tests_root.iterdir()) == [".artifacts.locks", "b"]
+
+
+def test_cleanup_old_tests_leaves_a_running_sessions_shared_dir(root):
+    from artifact_manager.storage.retention import hold_session, write_shared_session
+
+    tests_root = root / "ensembl" / "GRCh37" / "spliceai_eval" / "tests"
+    for name, session in [("live-builds", "live-session"), ("dead-builds", "gone-session")]:
+        (tests_root / name).mkdir(parents=True)
+        write_shared_session(tests_root / name, session)
+        (tests_root / name / "build.tsv").write_text("x")
+    manager = ArtifactManager(ArtifactConfig(mode="production", data_root=root))
+    lock = hold_session(tests_root, "live-session")  # as a running session holds it
+    try:
+        removed = manager.cleanup_old_tests(0)
+    finally:
+        lock.release()
+    assert removed == ["dead-builds"]
+    assert (tests_root / "live-builds" / "build.tsv").read_text() == "x"

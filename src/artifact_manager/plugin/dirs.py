@@ -274,7 +274,8 @@ class TestDirs:
 
     def finish_crashed(self, root: Path, nodeid: str) -> bool:
         """The test ``nodeid`` crashed its xdist worker: keep its dir as a failed test's, or
-        discard it. Returns whether it was kept."""
+        discard it. Returns whether it was kept. A dir another session has kept since (its
+        keep marker names that session) is left alone."""
         if not os.path.lexists(root) or os.path.islink(root.parent):
             return False  # nothing there, or nothing claimed there (a symlinked tests root)
         try:
@@ -282,6 +283,13 @@ class TestDirs:
         except ArtifactLockTimeout:
             return False  # held: a rerun of it has started already
         with lock:
+            from artifact_manager.storage.retention import KeepMarker
+
+            marker = KeepMarker.read(root)
+            if marker is not None and marker.session_id != self.session.id:
+                # Kept by another session (it ran the test again after the crash, or the
+                # worker died before claiming the dir): that session's, retention decides.
+                return False
             if self.settings.keeps(True):
                 return self._keep(root, "crashed", nodeid)
             self.discard([root])
