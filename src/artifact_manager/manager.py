@@ -53,7 +53,7 @@ from artifact_manager.storage.atomic import (
     sync_and_hash,
     temp_sibling,
 )
-from artifact_manager.storage.cleanup import old_dirs, remove_tree
+from artifact_manager.storage.cleanup import RemovalErrors, old_dirs, remove_tree
 from artifact_manager.storage.locks import acquire
 from artifact_manager.storage.manifest import Manifest, ManifestEntry, ValidationReport
 from artifact_manager.testmode import active_forced_test_mode
@@ -413,7 +413,7 @@ class ArtifactManager:
 
         tests_root = self.layout.tests_root
         removed = []
-        failed: list[OSError] = []
+        errors = RemovalErrors(on_error)
         for name in old_dirs(tests_root, keep_recent, skip=is_internal_name):
             root = tests_root / name
             try:
@@ -421,18 +421,11 @@ class ArtifactManager:
                     shared_by = read_shared_session(root)
                     if shared_by is not None and session_is_live(tests_root, shared_by):
                         continue  # a running session's shared dir: in use between its tests
-                    remove_tree(root)
+                    if errors.remove(remove_tree, root):
+                        removed.append(name)
             except ArtifactLockTimeout:
                 continue
-            except OSError as error:
-                if on_error is None:
-                    failed.append(error)
-                else:
-                    on_error(root, error)
-                continue
-            removed.append(name)
-        if failed:
-            raise failed[0]
+        errors.raise_first()
         return removed
 
     def _name_of(self, path: Path) -> str:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from artifact_manager.paths import refuse_linked_tests_root
 
-__all__ = ["TreeFile", "old_dirs", "remove_tree", "tree_files"]
+__all__ = ["RemovalErrors", "TreeFile", "old_dirs", "remove_tree", "tree_files"]
 
 
 def remove_tree(path: Path) -> bool:
@@ -81,6 +81,32 @@ def _open_up(root: str, target: str) -> bool:
             return False  # a symlink (or a file) on the way: not followed
     os.chmod(target, stat.S_IMODE(info.st_mode) | stat.S_IRWXU)
     return True
+
+
+class RemovalErrors:
+    """Where the errors of a run of removals go: to ``on_error(path, error)`` as they
+    happen, or (without one) the first is raised by :meth:`raise_first` once the run is
+    done, so one dir that cannot be removed never stops the others."""
+
+    def __init__(self, on_error: Callable[[Path, OSError], None] | None) -> None:
+        self._on_error = on_error
+        self._first: OSError | None = None
+
+    def remove(self, remove: Callable[[Path], object], path: Path) -> bool:
+        """``remove(path)``; False (the error noted) if it raised an :class:`OSError`."""
+        try:
+            remove(path)
+        except OSError as error:
+            if self._on_error is not None:
+                self._on_error(path, error)
+            elif self._first is None:
+                self._first = error
+            return False
+        return True
+
+    def raise_first(self) -> None:
+        if self._first is not None:
+            raise self._first
 
 
 class TreeFile(NamedTuple):

@@ -242,8 +242,10 @@ def reap(
             live[session_id] = session_is_live(tests_root, session_id)
         return live[session_id]
 
+    from artifact_manager.storage.cleanup import RemovalErrors
+
     reaped = []
-    failed: list[OSError] = []
+    errors = RemovalErrors(on_error)
     for root in dirs:
         try:
             lock = acquire(lock_path_for(root), timeout=0, owner="reaping left-over test dirs")
@@ -258,17 +260,10 @@ def reap(
                 shared_by = read_shared_session(root)
                 if shared_by is not None and (shared_by == session.id or is_live(shared_by)):
                     continue
-            try:
-                discard(root)
-            except OSError as error:
-                if on_error is None:
-                    failed.append(error)
-                else:
-                    on_error(root, error)
+            if not errors.remove(discard, root):
                 continue
         reaped.append(root)
     for session_id in _dead_session_locks(tests_root, session.id):
         is_live(session_id)  # removes the lock file of a dead session
-    if failed:
-        raise failed[0]
+    errors.raise_first()
     return reaped
