@@ -272,17 +272,24 @@ class ArtifactManager:
                 digest = (temp.stat().st_size, checksum.sha256_file(temp))
             if durable:
                 fsync_file(temp)
-            if not publish(temp, path, replace=replace, synced=True, sync_dir=False):
-                raise self._exists(path)
-        stamp = None
-        if marked is not None:
-            info = os.stat(path)
-            if info.st_mtime_ns == marked:
-                stamp = checksum.stamp_of(info)
-            else:  # the nanosecond was not kept, or somebody wrote the file already
-                digest = (info.st_size, checksum.sha256_file(path))
-        entry = ManifestEntry.describe(self._name_of(path), path, digest=digest, stamp=stamp)
-        self.manifest.update(add=[entry], sync_dir=False)
+            # Published and recorded under the manifest lock: two writers of one artifact
+            # never leave the manifest holding the checksum of the file that lost.
+            name = self._name_of(path)
+            with self.manifest.recording("writing " + name) as record:
+                if not publish(temp, path, replace=replace, synced=True, sync_dir=False):
+                    raise self._exists(path)
+                stamp = None
+                if marked is not None:
+                    info = os.stat(path)
+                    if info.st_mtime_ns == marked:
+                        stamp = checksum.stamp_of(info)
+                    else:  # the nanosecond was not kept, or somebody wrote the file already
+                        digest = (info.st_size, checksum.sha256_file(path))
+                record(
+                    [ManifestEntry.describe(name, path, digest=digest, stamp=stamp)],
+                    (),
+                    sync_dir=False,
+                )
         if durable:
             for directory in {path.parent, self.layout.artifacts_dir}:
                 fsync_dir(directory)  # the artifact's and the manifest's renames, once each
@@ -303,8 +310,10 @@ class ArtifactManager:
             raise ArtifactPathError(
                 name, "is not a file in the artifacts dir", "write it before recording it"
             )
-        entry = ManifestEntry.describe(self._name_of(path), path)
-        self.manifest.update(add=[entry])
+        name = self._name_of(path)
+        with self.manifest.recording("recording " + name) as record:
+            entry = ManifestEntry.describe(name, path)
+            record([entry], (), sync_dir=True)
         return entry.row()
 
     def validate_artifacts(self) -> ValidationReport:

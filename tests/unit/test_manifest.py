@@ -293,3 +293,74 @@ def test_a_short_write_to_the_journal_raises_and_leaves_whole_lines(data_root):
     assert "manifest update" in out.stdout
     assert "was not recorded" in out.stdout
     assert "size True whole lines True" in out.stdout
+
+
+LOCKSTEP_WRITER = """
+import sys
+import polars as pl
+from artifact_manager import ArtifactConfig, ArtifactManager
+
+manager = ArtifactManager(ArtifactConfig(mode="production", data_root=sys.argv[1]))
+frame = pl.DataFrame({"writer": [sys.argv[2]] * 50})
+for line in sys.stdin:
+    manager.write_table(frame, "table.tsv", force=True)
+    print("done", flush=True)
+"""
+
+
+def test_two_production_writers_of_one_table_leave_the_winners_checksum(data_root):
+    """Both write the table in each round (started together); after the round the manifest
+    holds the checksum of the file that won. Publish and record were two steps, and about
+    one round in eight left the loser's checksum."""
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", LOCKSTEP_WRITER, str(data_root), name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
+    manager = ArtifactManager(ArtifactConfig(mode="production", data_root=data_root))
+    try:
+        for round_ in range(100):
+            for writer in writers:
+                assert writer.stdin is not None
+                writer.stdin.write("go\n")
+                writer.stdin.flush()
+            for writer in writers:
+                assert writer.stdout is not None
+                assert writer.stdout.readline() == "done\n"
+            report = manager.validate_artifacts()
+            assert report.ok, f"round {round_}: {report}"
+    finally:
+        for writer in writers:
+            assert writer.stdin is not None and writer.stdout is not None
+            writer.stdin.close()
+            writer.wait(timeout=60)
+            writer.stdout.close()
+
+
+def test_a_read_while_another_writer_compacts_misses_no_entry(testing, monkeypatch):
+    """The snapshot is read, then another writer folds the journal into a new snapshot and
+    empties the journal, then the journal is read: the read is done again, not short."""
+    from artifact_manager.storage.manifest import Manifest
+
+    for index in range(5):
+        testing.write_table(DF, f"t{index}.tsv")
+    root = testing.get_artifacts_dir()
+    read_snapshot = Manifest._read_snapshot
+    compactions = []
+
+    def compacted_after_the_first_snapshot_read(self):
+        entries = read_snapshot(self)
+        if not compactions:
+            compactions.append(True)
+            other = Manifest(root, durable=False)
+            other._write(other.read(), sync_dir=False)  # as a compacting writer does
+            other._empty_journal()
+        return entries
+
+    monkeypatch.setattr(Manifest, "_read_snapshot", compacted_after_the_first_snapshot_read)
+    assert set(Manifest(root).read()) == {f"t{i}.tsv" for i in range(5)}
+    assert compactions

@@ -23,17 +23,18 @@ at the top, which carry manifests of their own).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import getpass
 import json
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from artifact_manager.errors import ArtifactError, ArtifactManifestError
 from artifact_manager.paths import INTERNAL_PREFIX, is_versioning_name
@@ -70,9 +71,19 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _JOURNAL_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _FORMAT = 1
 _LOCK_TIMEOUT = 120.0
+#: Lock-free reads of a manifest being compacted meanwhile, before one read under the lock.
+_READ_ATTEMPTS = 3
 
 
 _writer: tuple[int, str] | None = None
+
+
+class Recorder(Protocol):
+    """Appends one update to a manifest whose lock is held (:meth:`Manifest.recording`)."""
+
+    def __call__(
+        self, add: Iterable[ManifestEntry] = (), remove: Iterable[str] = (), *, sync_dir: bool
+    ) -> None: ...
 
 
 def writer_id() -> str:
@@ -213,7 +224,25 @@ class Manifest:
         self.durable = durable
 
     def read(self) -> dict[str, ManifestEntry]:
-        """The entries by name; ``{}`` when there is no manifest yet."""
+        """The entries by name; ``{}`` when there is no manifest yet.
+
+        Lock-free: a writer that compacts meanwhile replaces the snapshot (a rename) and then
+        empties the journal, so a snapshot read before and a journal read after it would miss
+        the updates folded in. The snapshot's identity is looked at again after the journal
+        was read; if it changed, the read is done again (and, should that keep happening,
+        once more under the lock).
+        """
+        for _attempt in range(_READ_ATTEMPTS):
+            before = _identity(self.path)
+            entries = self._read_once()
+            if _identity(self.path) == before:
+                return entries
+        with acquire(
+            self.root / MANIFEST_LOCK, timeout=_LOCK_TIMEOUT, owner="reading the manifest"
+        ):
+            return self._read_once()
+
+    def _read_once(self) -> dict[str, ManifestEntry]:
         entries = self._read_snapshot()
         try:
             data = self.journal.read_bytes()
@@ -306,15 +335,24 @@ class Manifest:
         ``sync_dir=False``: the caller flushes the dir itself (the journal's entry in it, the
         first time, and a snapshot's rename when this update compacts).
         """
+        with self.recording("updating the manifest") as record:
+            record(add, remove, sync_dir=sync_dir)
+
+    @contextlib.contextmanager
+    def recording(self, owner: str) -> Iterator[Recorder]:
+        """Hold the manifest lock and yield what appends an update (as :meth:`update` does).
+
+        For a change of a file and its entry that must not interleave with another writer's:
+        publishing an artifact and recording its checksum under one lock, the manifest never
+        holds the other writer's checksum for the file that won.
+        """
         if not os.path.isdir(self.root):  # one stat when it exists (most updates)
             self.root.mkdir(parents=True, exist_ok=True)
-        with acquire(
-            self.root / MANIFEST_LOCK, timeout=_LOCK_TIMEOUT, owner="updating the manifest"
-        ):
-            self._append(add, remove, sync_dir=sync_dir)
+        with acquire(self.root / MANIFEST_LOCK, timeout=_LOCK_TIMEOUT, owner=owner):
+            yield self._append
 
     def _append(
-        self, add: Iterable[ManifestEntry], remove: Iterable[str], *, sync_dir: bool
+        self, add: Iterable[ManifestEntry] = (), remove: Iterable[str] = (), *, sync_dir: bool
     ) -> None:
         """Append one update to the journal (the caller holds the manifest lock)."""
         line = json.dumps(
@@ -334,7 +372,7 @@ class Manifest:
         finally:
             os.close(fd)
         if size >= COMPACT_AFTER:
-            self._write(self.read(), sync_dir=False)
+            self._write(self._read_once(), sync_dir=False)
             self._empty_journal()
             created = True
         if created and sync_dir and self.durable:
@@ -350,7 +388,7 @@ class Manifest:
         with acquire(
             self.root / MANIFEST_LOCK, timeout=_LOCK_TIMEOUT, owner="settling the manifest"
         ):
-            entries = self.read()
+            entries = self._read_once()
             wanted = entries if names is None else {n: entries[n] for n in names if n in entries}
             settled = []
             for name, entry in wanted.items():
@@ -395,6 +433,15 @@ def settle_journals(journals: Iterable[Path]) -> bool:
         except (OSError, ArtifactError):
             continue
     return changed
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells one snapshot file from the next: (inode, size, mtime_ns); None if none."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _modified(entry: ManifestEntry, path: Path, size: int) -> bool:
