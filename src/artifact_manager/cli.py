@@ -30,7 +30,6 @@ from artifact_manager.layout import EVAL_SUFFIX, Layout, is_internal_name
 from artifact_manager.manager import ArtifactManager
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.reporting import merge_reports, read_report, write_html, write_report
-from artifact_manager.storage.cleanup import old_dirs
 from artifact_manager.storage.retention import KeepMarker
 
 __all__ = ["ExitCode", "build_parser", "main"]
@@ -161,9 +160,8 @@ def _locate(args: argparse.Namespace) -> int:
 def _manager(args: argparse.Namespace) -> ArtifactManager:
     root = _data_root(args)
     if not root.is_dir():
-        raise _UsageError(
-            f"data root {str(root)!r} does not exist; pass --root or set {ENV_DATA_ROOT}"
-        )
+        what = "is not a dir" if os.path.lexists(root) else "does not exist"
+        raise _UsageError(f"data root {str(root)!r} {what}; pass --root or set {ENV_DATA_ROOT}")
     mode: Mode = "test" if args.test_name else "production"
     config = ArtifactConfig(
         mode=mode,
@@ -185,6 +183,21 @@ def _manager(args: argparse.Namespace) -> ArtifactManager:
         raise _UsageError(
             f"no dir {str(eval_dir)!r}; known base models under {str(parent)!r}: "
             f"{', '.join(known) or 'none'} (pass --source/--build/--base-model)"
+        )
+    test_root = manager.layout.test_root
+    if test_root is not None and not os.path.isdir(test_root):
+        tests_root = manager.layout.tests_root
+        known = (
+            sorted(
+                p.name for p in tests_root.iterdir() if p.is_dir() and not is_internal_name(p.name)
+            )
+            if tests_root.is_dir()
+            else []
+        )
+        raise _UsageError(
+            f"no test dir {str(test_root)!r}; test dirs under {str(tests_root)!r}: "
+            f"{', '.join(known) or 'none'} (a test's dir stays only with --keep-artifacts; "
+            "'artifact-manager locate NODEID' prints a test's name)"
         )
     return manager
 
@@ -226,6 +239,16 @@ def _list(args: argparse.Namespace, manager: ArtifactManager) -> int:
 
 
 def _validate(args: argparse.Namespace, manager: ArtifactManager) -> int:
+    artifacts_dir = manager.get_artifacts_dir()
+    if not os.path.isdir(artifacts_dir):
+        # Nothing to compare: saying "ok" would vouch for artifacts that are not there.
+        _print(args, {"missing_dir": str(artifacts_dir), "ok": False}, [])
+        print(
+            f"artifact-manager: error: no artifacts dir {str(artifacts_dir)!r}: nothing was written"
+            " there (or --source/--build/--base-model/--test-name name another)",
+            file=sys.stderr,
+        )
+        return ExitCode.PROBLEMS_FOUND
     report = manager.validate_artifacts()
     lines = [
         f"{kind}: {name}" for kind in ("missing", "modified", "unlisted") for name in report[kind]
@@ -248,12 +271,8 @@ def _clean(args: argparse.Namespace, manager: ArtifactManager) -> int:
             file=sys.stderr,
         )
 
-    if args.dry_run:
-        names = old_dirs(manager.layout.tests_root, args.keep_recent, skip=is_internal_name)
-        verb = "would remove"
-    else:
-        names = manager.cleanup_old_tests(args.keep_recent, on_error=report)
-        verb = "removed"
+    names = manager.cleanup_old_tests(args.keep_recent, on_error=report, dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
     lines = [f"{verb} {name}" for name in names] or ["nothing to remove"]
     if failed:
         lines.append(f"{len(failed)} dir(s) could not be removed")
@@ -263,15 +282,22 @@ def _clean(args: argparse.Namespace, manager: ArtifactManager) -> int:
 
 def _versions(args: argparse.Namespace, manager: ArtifactManager) -> int:
     names = manager.list_versions()
-    latest = (
-        manager.resolve_version().name
-        if names and (manager.get_artifacts_dir() / "latest").is_symlink()
-        else None
-    )
+    latest = problem = None
+    if (manager.get_artifacts_dir() / "latest").is_symlink():
+        try:
+            latest = manager.resolve_version().name
+        except ArtifactError as error:  # a dangling or misplaced pointer: a finding
+            problem = str(error)
     lines = [f"{name}{'  <- latest' if name == latest else ''}" for name in names] or [
         "(no versions)"
     ]
-    _print(args, {"versions": names, "latest": latest}, lines)
+    data: dict[str, Any] = {"versions": names, "latest": latest}
+    if problem is not None:
+        data["latest_error"] = problem
+    _print(args, data, lines)
+    if problem is not None:
+        print(f"artifact-manager: error: {problem}", file=sys.stderr)
+        return ExitCode.PROBLEMS_FOUND
     return ExitCode.OK
 
 

@@ -394,8 +394,12 @@ class ArtifactManager:
         keep_recent: int = 5,
         *,
         on_error: Callable[[Path, OSError], None] | None = None,
+        dry_run: bool = False,
     ) -> list[str]:
         """Remove all but the ``keep_recent`` newest test dirs; returns the names removed.
+
+        ``dry_run=True``: remove nothing, and return the names that would be removed now (the
+        dirs in use, below, are left out as the real run leaves them).
 
         Only real dirs directly in ``tests/`` count: symlinks are neither followed nor
         removed, nothing outside ``tests/`` is reached, production dirs never. A test dir in
@@ -430,7 +434,7 @@ class ArtifactManager:
                     shared_by = read_shared_session(root)
                     if shared_by is not None and session_is_live(tests_root, shared_by):
                         continue  # a running session's shared dir: in use between its tests
-                    if errors.remove(remove_tree, root):
+                    if dry_run or errors.remove(remove_tree, root):
                         removed.append(name)
             except ArtifactLockTimeout:
                 continue

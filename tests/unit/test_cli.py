@@ -137,14 +137,86 @@ def test_test_dir_instead_of_production(root, capsys):
         (["--base-model", "nope", "list"], "known base models"),
         (["--build", "../x", "list"], "invalid build='../x'"),
         (["clean", "--keep-recent", "-1"], "negative"),
+        (
+            ["--root", "{root}/ensembl/GRCh37/spliceai_eval/meta_models/a.tsv", "list"],
+            "is not a dir",
+        ),
+        (
+            ["--test-name", "nope", "validate"],
+            "no test dir '{root}/ensembl/GRCh37/spliceai_eval/tests/nope'; test dirs under"
+            " '{root}/ensembl/GRCh37/spliceai_eval/tests': mine (a test's dir stays only with"
+            " --keep-artifacts",
+        ),
     ],
+    ids=["missing-root", "model", "build", "keep-recent", "root-is-a-file", "test-name"],
 )
 def test_bad_input_is_a_one_line_usage_error(root, capsys, argv, message, monkeypatch):
     monkeypatch.setenv("ARTIFACTS_DATA_ROOT", str(root))
+    ArtifactManager(ArtifactConfig(mode="test", test_name="mine", data_root=root)).write_table(
+        DF, "a.tsv"
+    )
+    argv = [arg.format(root=root) for arg in argv]
+    message = message.format(root=root)
     code, _, err = run(capsys, *argv)
     assert code == ExitCode.USAGE_ERROR
     assert message in err
     assert "Traceback" not in err
+
+
+def test_validate_of_an_artifacts_dir_that_is_not_there_is_a_problem_not_ok(data_root, capsys):
+    (data_root / "ensembl" / "GRCh37" / "spliceai_eval").mkdir(parents=True)
+    code, out, err = run(capsys, "--root", str(data_root), "validate")
+    missing = data_root / "ensembl" / "GRCh37" / "spliceai_eval" / "meta_models"
+    assert (code, out) == (ExitCode.PROBLEMS_FOUND, "")
+    assert err == (
+        f"artifact-manager: error: no artifacts dir {str(missing)!r}: nothing was written there"
+        " (or --source/--build/--base-model/--test-name name another)\n"
+    )
+    code, out, _ = run(capsys, "--root", str(data_root), "validate", "--json")
+    assert (code, json.loads(out)) == (
+        ExitCode.PROBLEMS_FOUND,
+        {"missing_dir": str(missing), "ok": False},
+    )
+
+
+def test_versions_with_a_dangling_latest_is_a_problem(root, production, capsys):
+    name = production.publish_version()
+    latest = production.get_artifacts_dir() / "latest"
+    latest.unlink()
+    latest.symlink_to("v9_20260101")
+    code, out, err = run(capsys, "--root", str(root), "versions")
+    assert (code, out) == (ExitCode.PROBLEMS_FOUND, f"{name}\n")
+    assert err.startswith(f"artifact-manager: error: {str(latest)!r}: points to 'v9_20260101'")
+    assert "Traceback" not in err
+    code, out, _ = run(capsys, "--root", str(root), "versions", "--json")
+    data = json.loads(out)
+    assert (code, data["versions"], data["latest"]) == (ExitCode.PROBLEMS_FOUND, [name], None)
+    assert "re-publish" in data["latest_error"]
+
+
+def test_clean_dry_run_leaves_out_what_the_real_run_leaves_alone(root, capsys):
+    from artifact_manager.layout import lock_path_for
+    from artifact_manager.storage.locks import acquire
+    from artifact_manager.storage.retention import hold_session, write_shared_session
+
+    tests_root = root / "ensembl" / "GRCh37" / "spliceai_eval" / "tests"
+    for name in ["busy", "idle", "live-builds"]:
+        (tests_root / name).mkdir(parents=True)
+    write_shared_session(tests_root / "live-builds", "live-session")
+    session = hold_session(tests_root, "live-session")  # as a running session holds it
+    try:
+        with acquire(lock_path_for(tests_root / "busy"), timeout=0, owner="a running test"):
+            argv = ["--root", str(root), "clean", "--keep-recent", "0"]
+            dry = run(capsys, *argv, "--dry-run")
+            real = run(capsys, *argv)
+    finally:
+        session.release()
+    assert dry == (ExitCode.OK, "would remove idle\n", "")
+    assert real == (ExitCode.OK, "removed idle\n", "")
+    assert sorted(p.name for p in tests_root.iterdir() if not p.name.startswith(".")) == [
+        "busy",
+        "live-builds",
+    ]
 
 
 def test_usage_errors_exit_2(capsys):
