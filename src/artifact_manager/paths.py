@@ -1,10 +1,10 @@
 """The layout's vocabulary: its reserved names, the default eval dir and the path rules.
 
-Constants and pure functions (no I/O but ``lstat`` and ``realpath``), importing nothing of
-the package but its errors: the guard, the storage modules and the plugin's start-up use
-them without importing the config and layout dataclasses (whose creation alone costs ~1 ms
-each at start-up). :mod:`~artifact_manager.layout` and :mod:`~artifact_manager.config`
-re-export them under their old names.
+Constants and pure functions (no I/O but ``lstat``, ``realpath`` and ``pathconf``),
+importing nothing of the package but its errors: the guard, the storage modules and the
+plugin's start-up use them without importing the config and layout dataclasses (whose
+creation alone costs ~1 ms each at start-up). :mod:`~artifact_manager.layout` and
+:mod:`~artifact_manager.config` re-export them under their old names.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_BASE_MODEL",
     "DEFAULT_BUILD",
     "DEFAULT_DATA_ROOT",
+    "DEFAULT_NAME_MAX",
     "DEFAULT_SOURCE",
     "ENV_DATA_ROOT",
     "EVAL_SUFFIX",
@@ -31,12 +32,15 @@ __all__ = [
     "PREDICTIONS",
     "TESTS_DIRNAME",
     "TRAINING_DATA",
+    "encoded_name",
     "eval_dir",
+    "fitted_name",
     "is_internal_name",
     "is_under",
     "is_versioning_name",
     "is_within",
     "lock_path_for",
+    "name_max",
     "refuse_linked_tests_root",
     "resolve_inside",
     "version_number",
@@ -64,6 +68,9 @@ BASELINES_DIR = "__baselines__"
 #: The pointer to the newest version, in a dir of versions.
 LATEST = "latest"
 _VERSION = re.compile(r"v([1-9][0-9]*)_([0-9]{8})")
+#: The longest file name, in bytes, where the file system does not say: Linux's NAME_MAX
+#: (ext4, xfs, btrfs, tmpfs), also macOS's; Windows counts 255 UTF-16 units, never fewer.
+DEFAULT_NAME_MAX = 255
 
 
 def version_number(name: str) -> int | None:
@@ -121,6 +128,69 @@ def is_within(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> boo
     return is_under(os.path.realpath(path), os.path.realpath(root))
 
 
+#: The file name limit of each dir :func:`name_max` was asked about (one ``pathconf`` each).
+_name_max_of: dict[str, int] = {}
+
+
+def name_max(directory: str | os.PathLike[str]) -> int:
+    """The longest file name, in bytes, allowed in ``directory``: ``PC_NAME_MAX`` of it or,
+    while it does not exist yet, of its nearest existing ancestor (remembered per dir);
+    :data:`DEFAULT_NAME_MAX` where the OS does not say (Windows has no ``pathconf``)."""
+    key = os.fspath(directory)
+    known = _name_max_of.get(key)
+    if known is not None:
+        return known
+    limit = DEFAULT_NAME_MAX
+    pathconf = getattr(os, "pathconf", None)
+    path = key or "."
+    while pathconf is not None:
+        try:
+            found = pathconf(path, "PC_NAME_MAX")
+        except (FileNotFoundError, NotADirectoryError):
+            parent = os.path.dirname(path) or "."
+            if parent == path:
+                break
+            path = parent
+            continue
+        except (OSError, ValueError):  # no such setting here
+            break
+        if found is not None and found > 0:  # -1 or None: no limit the OS knows of
+            limit = found
+        break
+    if len(_name_max_of) >= 256:
+        _name_max_of.clear()
+    _name_max_of[key] = limit
+    return limit
+
+
+def encoded_name(name: str) -> bytes:
+    """``name`` as the file system gets it (:func:`os.fsencode`): a limit counts these bytes."""
+    try:
+        return os.fsencode(name)
+    except UnicodeError:  # a lone surrogate no file system takes: count it as UTF-8 would
+        return name.encode("utf-8", "surrogatepass")
+
+
+def fitted_name(head: str, name: str, tail: str = "", *, limit: int = DEFAULT_NAME_MAX) -> str:
+    """``head + name + tail``, the name of a file the manager keeps beside ``name`` (a temp
+    file, a lock), made to fit in ``limit`` bytes: when it is longer, ``name`` becomes 12 hex
+    digits of its SHA-256, ``-`` and as much of its end as fits, so the file still ends like
+    ``name`` (its suffix: polars picks formats by it) and still differs per ``name``.
+    ``head`` and ``tail`` are kept whole (a prefix that marks the file as the manager's)."""
+    whole = head + name + tail
+    if len(encoded_name(whole)) <= limit:
+        return whole
+    import hashlib  # here: loading OpenSSL costs ~2 ms, and only long names come here
+
+    raw = encoded_name(name)
+    digest = hashlib.sha256(raw).hexdigest()[:12] + "-"
+    budget = limit - len(encoded_name(head + digest + tail))
+    end = raw[-budget:] if budget > 0 else b""
+    while end and 0x80 <= end[0] < 0xC0:  # a cut UTF-8 character: drop its rest
+        end = end[1:]
+    return head + digest + os.fsdecode(end) + tail
+
+
 #: The real path of each root :func:`resolve_inside` has checked names in, tried first: a
 #: write names the same dir again and again, and its real path costs an ``lstat`` per part.
 _real_roots: dict[str, str] = {}
@@ -156,11 +226,28 @@ def _resolves_under(candidate: Path, root: Path) -> bool:
     return is_under(real, _real_roots[key])
 
 
+def _check_lengths(root: Path, name: object, parts: tuple[str, ...], what: str) -> None:
+    """Refuse a part of ``name`` no file system dir below ``root`` can hold, before anything
+    is written (the OS would refuse it at the first write, naming a temp file)."""
+    limit = name_max(root)
+    for part in parts:
+        size = len(encoded_name(part))
+        if size > limit:
+            which = what if len(parts) == 1 else f"{what} part {part!r}"
+            raise ArtifactPathError(
+                name,
+                f"{which} is {size} bytes long ({len(part)} characters, in UTF-8), more "
+                f"than the {limit} bytes a file name may have in {str(root)!r}",
+                f"shorten it to at most {limit} bytes, or split it into dirs ('a/b.tsv')",
+            )
+
+
 def resolve_inside(root: Path, name: object, *, what: str = "artifact name") -> Path:
     """``root / name`` for a relative ``name`` that stays inside ``root``.
 
     Raises:
-        ArtifactPathError: for a non-string, empty, absolute or ``..`` name, a NUL, or a
+        ArtifactPathError: for a non-string, empty, absolute or ``..`` name, a NUL, a part
+            longer than the file system allows in ``root`` (:func:`name_max`, in bytes), or a
             name whose symlinks lead out of ``root``.
     """
     remedy = f"pass a relative {what} that stays inside {str(root)!r}"
@@ -176,6 +263,7 @@ def resolve_inside(root: Path, name: object, *, what: str = "artifact name") -> 
         raise ArtifactPathError(name, f"{what} escapes with '..'", remedy)
     if not pure.parts:
         raise ArtifactPathError(name, f"{what} is empty", remedy)
+    _check_lengths(root, name, pure.parts, what)
     candidate = root / pure
     if not _no_link_below(root, pure.parts) and not _resolves_under(candidate, root):
         raise ArtifactPathError(

@@ -4,6 +4,11 @@ Names starting with :data:`~artifact_manager.paths.INTERNAL_PREFIX` (``.artifact
 reserved for the manager's own bookkeeping (``.artifacts.locks``, ``.artifacts.trash``, keep
 markers): a test dir or shared dir of that name would be one of them, and discarding it
 would remove other sessions' live locks.
+
+A name is at most :data:`COMPONENT_MAX_BYTES` bytes long (UTF-8): one file name may have 255
+(:data:`~artifact_manager.paths.DEFAULT_NAME_MAX`), and the layout appends up to 5 to a name
+(``<base_model>_eval``, a test dir's lock ``<test_name>.lock``). The limit is fixed, not asked
+of the file system: a config valid on one machine is valid on every other (xdist workers).
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ import re
 import unicodedata
 
 from artifact_manager.errors import ArtifactConfigError
-from artifact_manager.paths import INTERNAL_PREFIX
+from artifact_manager.paths import DEFAULT_NAME_MAX, INTERNAL_PREFIX
 
-__all__ = ["component_problem", "validate_component"]
+__all__ = ["COMPONENT_MAX_BYTES", "component_problem", "validate_component"]
+
+#: The longest name, in UTF-8 bytes, of a source, build, base model or test name.
+COMPONENT_MAX_BYTES = DEFAULT_NAME_MAX - len(".lock")
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")  # never starts with the reserved prefix
@@ -26,7 +34,12 @@ _RESERVED = (
 
 def component_problem(value: object) -> str | None:
     """Why ``value`` cannot be one path component, or ``None`` when it can."""
-    if isinstance(value, str) and _PLAIN.fullmatch(value) and ".." not in value:
+    if (
+        isinstance(value, str)
+        and len(value) <= COMPONENT_MAX_BYTES  # ASCII when plain: a byte per character
+        and _PLAIN.fullmatch(value)
+        and ".." not in value
+    ):
         return None  # the common case, decided without a per-character scan
     if not isinstance(value, str):
         return f"must be a string, not {type(value).__name__}"
@@ -43,7 +56,23 @@ def component_problem(value: object) -> str | None:
     for ch in value:
         if unicodedata.category(ch) == "Cc":
             return f"contains the control character {ch!r}"
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > COMPONENT_MAX_BYTES:
+        return _too_long(value, size)
     return None
+
+
+_TOO_LONG_WHY = (
+    f"(a file name may have {DEFAULT_NAME_MAX} bytes, and the layout appends up to 5: "
+    "'_eval', '.lock')"
+)
+
+
+def _too_long(value: str, size: int) -> str:
+    return (
+        f"is {size} bytes long ({len(value)} characters, in UTF-8), more than the "
+        f"{COMPONENT_MAX_BYTES} a name may have {_TOO_LONG_WHY}"
+    )
 
 
 def validate_component(field: str, value: object) -> str:
@@ -57,6 +86,8 @@ def validate_component(field: str, value: object) -> str:
         remedy = f"use a single plain directory name for {field} (letters, digits, '.', '_', '-')"
         if problem is _RESERVED:
             remedy = f"choose a {field} that does not start with {INTERNAL_PREFIX!r}"
+        elif problem.endswith(_TOO_LONG_WHY):
+            remedy = f"use a {field} of at most {COMPONENT_MAX_BYTES} bytes"
         raise ArtifactConfigError(field, value, problem, remedy)
     assert isinstance(value, str)
     return value

@@ -29,6 +29,26 @@ def test_fixtures_give_a_test_mode_manager_in_the_tests_own_dir(pytester, plugin
     pytester.runpytest(*plugin_args).assert_outcomes(passed=1)
 
 
+def test_long_and_multibyte_parameter_ids_still_get_a_dir_and_keep_it(pytester):
+    pytester.makepyfile(
+        """
+        import polars as pl
+        import pytest
+
+        @pytest.mark.parametrize("p", ["p" * 400, "日本" * 100, "🧬" * 150])
+        def test_a(p, artifact_manager, test_artifacts_dir):
+            assert test_artifacts_dir.is_dir()
+            artifact_manager.write_table(pl.DataFrame({"p": [p]}), "t.tsv")
+        """
+    )
+    pytester.runpytest("--keep-artifacts").assert_outcomes(passed=3)
+    tests_root = pytester.path / "data/ensembl/GRCh37/spliceai_eval/tests"
+    kept = [p for p in tests_root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(kept) == 3
+    assert all(len(p.name.encode()) <= 120 for p in kept)
+    assert all((p / "meta_models/predictions/t.tsv").is_file() for p in kept)
+
+
 def test_marker_sets_source_build_model_and_coverage_but_not_the_mode(pytester):
     pytester.makepyfile(
         """

@@ -3,12 +3,14 @@ behind, and the guard sees every replacement as a rename."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
 
 import pytest
 
+from artifact_manager.paths import DEFAULT_NAME_MAX, fitted_name
 from artifact_manager.storage import atomic
 from artifact_manager.storage.atomic import RETIRE_FROM, publish, wait_for_drops
 
@@ -62,3 +64,35 @@ print(renames[0] == (str(temp), str(target)), target.read_text())
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stdout.split() == ["True", "new"], done.stderr
+
+
+# A name at the file system's limit (255 bytes on Linux): ASCII, 2-byte and 4-byte characters.
+LONGEST_NAMES = [
+    pytest.param("a" * 251 + ".tsv", id="ascii"),
+    pytest.param("é" * 125 + ".tsv", id="two-byte"),  # 129 characters, 254 bytes
+    pytest.param("a" * 3 + "🧬" * 62 + ".tsv", id="four-byte"),  # 255 bytes
+]
+
+
+@pytest.mark.parametrize("name", LONGEST_NAMES)
+@pytest.mark.parametrize("size", [10, RETIRE_FROM + 1])  # freed now / in the background
+def test_a_temp_name_fits_wherever_the_target_name_fits(tmp_path, name, size):
+    target = tmp_path / name
+    target.write_text("old")
+    temp = atomic.temp_path_for(target)
+    assert len(os.fsencode(temp.name)) <= os.pathconf(tmp_path, "PC_NAME_MAX")
+    assert temp.name.startswith(atomic.TEMP_PREFIX)  # still the manager's, never an artifact
+    assert temp.suffix == ".tsv"  # polars picks the format by it
+    temp.write_text("n" * size)
+    publish(temp, target, replace=True, durable=False)
+    wait_for_drops()
+    assert target.read_text() == "n" * size
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temp or retired names
+
+
+def test_shortened_temp_names_still_differ_per_target():
+    a, b = (fitted_name("h-", "x" * 300 + end) for end in ("1.tsv", "2.tsv"))
+    c = fitted_name("h-", "y" + "x" * 299 + "1.tsv")  # the same end as a
+    assert len({a, b, c}) == 3
+    assert all(len(n) == DEFAULT_NAME_MAX and n.startswith("h-") for n in (a, b, c))
+    assert fitted_name("h-", "short.tsv", ".lock") == "h-short.tsv.lock"  # fits: unchanged

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from artifact_manager import ArtifactConfig, ArtifactConfigError, forced_test_mode
+from artifact_manager import ArtifactConfig, ArtifactConfigError, ArtifactManager, forced_test_mode
 from artifact_manager.config import generate_test_name
+from artifact_manager.paths import lock_path_for
+from artifact_manager.validation import COMPONENT_MAX_BYTES
 
 
 @pytest.mark.parametrize(
@@ -153,3 +155,41 @@ def test_forced_test_mode_rejects_a_reserved_name():
 def test_forced_test_mode_rejects_a_bad_name():
     with pytest.raises(ArtifactConfigError, match="test_name"), forced_test_mode("../x"):
         pass
+
+
+@pytest.mark.parametrize("field", ["source", "build", "base_model", "test_name"])
+@pytest.mark.parametrize(
+    ("value", "size"),
+    [
+        pytest.param("a" * 300, 300, id="300-characters"),
+        pytest.param("a" * 251, 251, id="one-byte-over"),
+        pytest.param("é" * 200, 400, id="200-characters-400-bytes"),
+    ],
+)
+def test_a_name_too_long_for_one_dir_is_refused_naming_its_bytes_and_the_limit(field, value, size):
+    with pytest.raises(ArtifactConfigError) as info:
+        ArtifactConfig(**{"test_name": "t", field: value})
+    assert (info.value.field, info.value.value) == (field, value)
+    assert str(info.value) == (
+        f"invalid {field}={value!r}: is {size} bytes long ({len(value)} characters, in UTF-8), "
+        f"more than the {COMPONENT_MAX_BYTES} a name may have (a file name may have 255 bytes, "
+        f"and the layout appends up to 5: '_eval', '.lock'); use a {field} of at most "
+        f"{COMPONENT_MAX_BYTES} bytes"
+    )
+
+
+def test_the_longest_names_accepted_make_real_dirs_and_locks(tmp_path):
+    longest = "a" * COMPONENT_MAX_BYTES
+    config = ArtifactConfig(
+        mode="test",
+        source=longest,
+        build=longest,
+        base_model=longest,
+        test_name=longest,
+        data_root=tmp_path,
+    )
+    manager = ArtifactManager(config)
+    assert manager.get_artifacts_dir(create=True).is_dir()  # <base_model>_eval: 255 bytes
+    lock = lock_path_for(manager.layout.tests_root / longest)  # <test_name>.lock: 255 bytes
+    lock.parent.mkdir()
+    lock.touch()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from artifact_manager import (
@@ -334,3 +335,39 @@ def test_cleanup_old_tests_leaves_a_running_sessions_shared_dir(root):
         lock.release()
     assert removed == ["dead-builds"]
     assert (tests_root / "live-builds" / "build.tsv").read_text() == "x"
+
+
+def test_a_name_near_the_file_name_limit_is_written_and_read_back(test_manager):
+    # 244 characters: the name fits (255 bytes on Linux), its temp name is shortened to fit.
+    frame = pl.DataFrame({"gene": ["BRCA1"], "position": [43044295]})
+    name = "splice_sites_" + "x" * 227 + ".tsv"
+    path = test_manager.write_table(frame, name)
+    assert path.name == name
+    assert test_manager.read_table(name).equals(frame)
+    assert test_manager.validate_artifacts().ok
+    assert [p.name for p in test_manager.list_artifacts()] == [name]
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".artifacts.tmp-")]
+
+
+@pytest.mark.parametrize(
+    ("name", "part", "chars"),
+    [
+        pytest.param("x" * 252 + ".tsv", "x" * 252 + ".tsv", 256, id="ascii"),
+        pytest.param("é" * 126 + ".tsv", "é" * 126 + ".tsv", 130, id="multibyte"),  # 256 bytes
+        pytest.param("sub/" + "é" * 126 + ".tsv", "é" * 126 + ".tsv", 130, id="in-a-subdir"),
+    ],
+)
+def test_a_name_longer_than_the_file_system_allows_is_refused_before_any_write(
+    test_manager, name, part, chars
+):
+    frame = pl.DataFrame({"a": [1]})
+    limit = os.pathconf(test_manager.get_artifacts_dir(create=True), "PC_NAME_MAX")
+    with pytest.raises(ArtifactPathError) as info:
+        test_manager.write_table(frame, name)
+    message = str(info.value)
+    assert info.value.value == name
+    assert repr(name) in message
+    assert f"is 256 bytes long ({chars} characters, in UTF-8)" in message
+    assert f"more than the {limit} bytes a file name may have" in message
+    assert f"shorten it to at most {limit} bytes" in message
+    assert not any(test_manager.get_artifacts_dir().iterdir())  # nothing written, no subdir

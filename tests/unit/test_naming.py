@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artifact_manager import ArtifactConfig, nodeid_to_test_name
+from artifact_manager import ArtifactConfig, ArtifactManager, nodeid_to_test_name
 from artifact_manager.naming import MAX_LENGTH
 
 SAFE = re.compile(r"[A-Za-z0-9._-]+")
@@ -45,6 +45,7 @@ NASTY = [
 def assert_well_formed(name: str) -> None:
     assert SAFE.fullmatch(name), name
     assert len(name) <= MAX_LENGTH
+    assert len(name.encode("utf-8")) <= MAX_LENGTH  # bytes, which file name limits count
     assert name not in (".", "..")
     assert ".." not in name
     assert not name.startswith((".", "-"))
@@ -92,6 +93,22 @@ def test_long_params_are_cut_to_the_limit():
     name = nodeid_to_test_name("t.py::test_f[" + "x" * 1000 + "]")
     assert len(name) == MAX_LENGTH
     assert name.startswith("t.test_f-xxx")
+
+
+@pytest.mark.parametrize(
+    "nodeid",
+    [
+        pytest.param("t.py::test_f[" + "p" * 400 + "]", id="400-character-param-id"),
+        pytest.param("t.py::test_f[" + "日本" * 100 + "]", id="200-characters-600-bytes"),
+        pytest.param("t.py::test_f[" + "é" * 200 + "]", id="accents-400-bytes"),
+        pytest.param("t" * 300 + ".py::test_" + "🧬" * 100, id="long-module-and-emoji"),
+    ],
+)
+def test_long_and_multibyte_ids_still_get_a_dir(nodeid, tmp_path):
+    name = nodeid_to_test_name(nodeid)
+    assert_well_formed(name)
+    config = ArtifactConfig(mode="test", test_name=name, data_root=tmp_path)
+    assert ArtifactManager(config).get_artifacts_dir(create=True).is_dir()
 
 
 def test_same_nodeid_gives_the_same_name_in_another_process():

@@ -2,7 +2,8 @@
 
 A crash at any moment leaves either the old complete file or the new complete file under the
 target's name, never a torn one; at worst a temp file (``.artifacts.tmp-*``) is left behind,
-which no listing or validation counts as an artifact.
+which no listing or validation counts as an artifact. A temp name fits wherever the target's
+name fits: near the file system's limit its middle gives way (:func:`~.paths.fitted_name`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from artifact_manager.paths import INTERNAL_PREFIX
+from artifact_manager.paths import INTERNAL_PREFIX, fitted_name, name_max
 from artifact_manager.storage.checksum import sha256_file
 
 __all__ = [
@@ -36,9 +37,12 @@ __all__ = [
 TEMP_PREFIX = INTERNAL_PREFIX + "tmp-"
 
 
-def temp_path_for(target: Path) -> Path:
-    """A fresh temp path in ``target``'s dir, keeping its suffix (polars picks formats by it)."""
-    return target.with_name(f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{target.name}")
+def temp_path_for(target: Path, tag: str = "") -> Path:
+    """A fresh temp path in ``target``'s dir, keeping its suffix (polars picks formats by it)
+    and, like every temp name, starting with :data:`TEMP_PREFIX`; no longer than the dir's
+    file names may be, also when ``target``'s own name is near that limit."""
+    head = f"{TEMP_PREFIX}{tag}{uuid.uuid4().hex[:12]}-"
+    return target.with_name(fitted_name(head, target.name, limit=name_max(target.parent)))
 
 
 def fsync_file(path: Path) -> None:
@@ -169,7 +173,7 @@ def _retire(target: Path) -> Path | None:
             return None
     except OSError:
         return None
-    retired = target.with_name(f"{TEMP_PREFIX}old-{uuid.uuid4().hex[:12]}-{target.name}")
+    retired = temp_path_for(target, "old-")
     try:
         os.link(target, retired, follow_symlinks=False)
     except (
