@@ -627,6 +627,78 @@ def test_a_keep_marker_that_cannot_be_written_is_a_warning_and_the_session_goes_
     assert not (root / KEEP_MARKER).exists()
 
 
+def test_under_w_error_a_keep_marker_that_cannot_be_written_is_the_tests_error(
+    pytester, tests_root, test_dirs
+):
+    """Where warnings are errors the warning is raised: it becomes the error of the test's
+    teardown (as pytest makes a warning raised there), not an INTERNALERROR."""
+    probe = pytester.path / "probe"
+    probe.mkdir()
+    if not _chattr("+i", probe):
+        pytest.skip("chattr +i is not available here (needs root and a file system with it)")
+    _chattr("-i", probe)
+    pytester.makepyfile(test_keep=KEEP_FAILS)
+    root = tests_root / dir_of("test_keep.py::test_a_locked_root")
+    try:
+        result = pytester.runpytest(
+            "-p", "no:randomly", "--keep-artifacts=failed", "-W", "error::pytest.PytestWarning"
+        )
+        assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+        result.assert_outcomes(passed=1, failed=1, errors=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*ERROR at teardown of test_a_locked_root*",
+                f"PytestWarning: could not mark test artifact dir '{root}' as kept*",
+            ]
+        )
+        assert test_dirs() == [root.name]  # left in place, not discarded
+    finally:
+        _chattr("-i", root)
+
+
+def test_under_w_error_a_trash_that_cannot_be_emptied_fails_the_session(
+    pytester, tests_root, test_dirs
+):
+    """A problem found when no test runs (the trash emptied at session end) fails the session
+    and is listed in its summary, serial and from an xdist worker."""
+    pytester.makepyfile(
+        test_stuck="""
+        import subprocess
+
+
+        def test_stuck(test_artifacts_dir):
+            (test_artifacts_dir / "sub").mkdir()
+            (test_artifacts_dir / "sub" / "f.tsv").write_text("x")
+            subprocess.run(["chattr", "+i", str(test_artifacts_dir / "sub")], check=True)
+        """
+    )
+    probe = pytester.path / "probe"
+    probe.mkdir()
+    if not _chattr("+i", probe):
+        pytest.skip("chattr +i is not available here (needs root and a file system with it)")
+    _chattr("-i", probe)
+    try:
+        for xdist in ([], ["-n", "1"]):
+            result = pytester.runpytest(
+                "-p", "no:randomly", "-W", "error::pytest.PytestWarning", *xdist
+            )
+            output = result.stdout.str() + result.stderr.str()
+            assert "INTERNALERROR" not in output and "Traceback" not in output
+            result.assert_outcomes(passed=1)
+            assert result.ret == pytest.ExitCode.TESTS_FAILED
+            result.stdout.fnmatch_lines(
+                [
+                    "*warning(s) made errors by -W error (the run fails):*",
+                    "  PytestWarning: could not delete *Operation not permitted*sub*",
+                ]
+            )
+            for path in tests_root.rglob("sub"):
+                _chattr("-i", path)
+    finally:
+        for path in tests_root.rglob("sub"):
+            _chattr("-i", path)
+
+
 FOREIGN_KEEP = """
     import json
     from pathlib import Path

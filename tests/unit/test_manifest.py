@@ -335,7 +335,8 @@ def test_two_production_writers_of_one_table_leave_the_winners_checksum(data_roo
             assert report.ok, f"round {round_}: {report}"
     finally:
         for writer in writers:
-            assert writer.stdin is not None and writer.stdout is not None
+            assert writer.stdin is not None
+            assert writer.stdout is not None
             writer.stdin.close()
             writer.wait(timeout=60)
             writer.stdout.close()

@@ -106,7 +106,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if not state.is_worker:
         state.report.violations.extend(state.guard.stop_watching())
     state.finish(session.config)
-    if not state.is_worker and state.report.violation_count and session.exitstatus == 0:
+    failing = state.report.violation_count or state.report.errors
+    if not state.is_worker and failing and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED  # whatever the tests' outcomes
 
 

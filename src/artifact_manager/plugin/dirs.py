@@ -95,9 +95,31 @@ class TestDirs:
         self.reaped: list[str] = []
         #: The shared dirs this process prepared (the controller finishes them all).
         self.shared_roots: set[str] = set()
+        #: Warnings that ``-W error`` made errors (see :meth:`warn`), not yet reported.
+        self.errors: list[str] = []
 
     def __repr__(self) -> str:
         return f"TestDirs(session={self.session.id!r}, tests_root={str(self._configured)!r})"
+
+    def warn(self, problem: str) -> None:
+        """Warn of a problem that does not stop the session (a ``PytestWarning``).
+
+        Where warnings are errors (``-W error``, ``filterwarnings = error``) the raised
+        warning is kept in :attr:`errors` instead of escaping a hook as an INTERNALERROR: the
+        plugin makes it the error of the test it came up in (its teardown), or fails the
+        session with it.
+        """
+        try:
+            warnings.warn(pytest.PytestWarning(problem), stacklevel=2)
+        except pytest.PytestWarning as error:
+            with self._guard:
+                self.errors.append(f"{type(error).__name__}: {error}")
+
+    def take_errors(self) -> list[str]:
+        """The warnings made errors since the last call (see :meth:`warn`)."""
+        with self._guard:
+            errors, self.errors = self.errors, []
+        return errors
 
     # -- 1, 2: session start, entering a tests root ---------------------------------------
 
@@ -122,7 +144,7 @@ class TestDirs:
             self._entered[tests_root] = hold_session(tests_root, self.session.id)
             if reap and tests_root != self._configured:
                 for problem in self._reap(tests_root):
-                    warnings.warn(pytest.PytestWarning(problem), stacklevel=1)
+                    self.warn(problem)
 
     def hold(self, shared_roots: Iterable[str]) -> None:
         """Controller: keep the session live where a worker's shared dirs are, before the
@@ -196,13 +218,10 @@ class TestDirs:
         try:
             KeepMarker.now(self.session, self.settings.keep, outcome, nodeid).write(root)
         except OSError as error:
-            warnings.warn(
-                pytest.PytestWarning(
-                    f"could not mark test artifact dir {str(root)!r} as kept: {error}; it was "
-                    "left in place, but without its keep marker the next session may reap "
-                    "it: fix its permissions (or free space) and copy what you need first"
-                ),
-                stacklevel=1,
+            self.warn(
+                f"could not mark test artifact dir {str(root)!r} as kept: {error}; it was "
+                "left in place, but without its keep marker the next session may reap "
+                "it: fix its permissions (or free space) and copy what you need first"
             )
             return False
         return True
@@ -213,12 +232,9 @@ class TestDirs:
             try:
                 self._discard(root)
             except OSError as error:
-                warnings.warn(
-                    pytest.PytestWarning(
-                        f"could not remove test artifact dir {str(root)!r}: {error}; "
-                        "remove it by hand (nothing outside it was touched)"
-                    ),
-                    stacklevel=1,
+                self.warn(
+                    f"could not remove test artifact dir {str(root)!r}: {error}; "
+                    "remove it by hand (nothing outside it was touched)"
                 )
 
     # -- 4: shared dirs ---------------------------------------------------------------------

@@ -44,6 +44,8 @@ class ArtifactReport:
         #: Dirs removed at session start (or when a tests root was first used): left behind,
         #: or kept by sessions outside the retention window.
         self.reaped: list[str] = []
+        #: Warnings that ``-W error`` made errors outside any test (TestDirs.warn).
+        self.errors: list[str] = []
         #: xdist workers whose records were merged in (0: a serial session).
         self.workers = 0
 
@@ -91,6 +93,7 @@ class ArtifactReport:
                 for nodeid, found in self.test_violations.items()
             },
             "reaped": self.reaped,
+            "errors": self.errors,
         }
 
     def merge(self, payload: dict[str, Any]) -> None:
@@ -105,6 +108,7 @@ class ArtifactReport:
         for nodeid, found in payload.get("test_violations", {}).items():
             self.test_violations.setdefault(nodeid, []).extend(Violation(**v) for v in found)
         self.reaped.extend(payload.get("reaped", []))
+        self.errors.extend(payload.get("errors", []))
         self.workers += 1
 
     # -- output --------------------------------------------------------------------------
@@ -156,6 +160,9 @@ class ArtifactReport:
             )
             if verbose:
                 lines.extend(f"  {path}" for path in sorted(self.reaped))
+        if self.errors:
+            lines.append(f"{len(self.errors)} warning(s) made errors by -W error (the run fails):")
+            lines.extend(f"  {error}" for error in self.errors)
         return lines
 
     def write_summary(self, terminal: pytest.TerminalReporter, verbose: bool) -> None:

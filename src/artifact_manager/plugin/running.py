@@ -83,7 +83,20 @@ class RunHooks:
                 state.guard.leave()
                 with_files = with_files or state.report.has_violations(nodeid)
             finished = state.lifecycle.finish(item, with_files=with_files)
+            if state.dirs.errors:  # -W error made a warning about its dir an error
+                _fail_teardown(report, state.dirs.take_errors())
             state.report.add(nodeid, finished.outcome, finished.record, finished.duration)
             if finished.claimed:
                 attach(item, report, finished, junitxml=self._junitxml)
         return report
+
+
+def _fail_teardown(report: pytest.TestReport, errors: list[str]) -> None:
+    """Make ``errors`` (warnings that ``-W error`` raised while the test's dirs were kept or
+    removed) an error of the test's teardown, as pytest makes a warning raised there."""
+    text = "\n".join(errors)
+    if report.passed or report.skipped:
+        report.outcome = "failed"
+        report.longrepr = text
+    else:
+        report.sections.append(("artifact manager: warnings made errors by -W error", text))

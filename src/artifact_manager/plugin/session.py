@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -121,8 +120,8 @@ class SessionState:
             self.report.add(finished.nodeid, finished.outcome, finished.record, finished.duration)
         self.report.reaped.extend(self.dirs.reaped)
         self.report.shared_roots.update(self.dirs.shared_roots)
+        workeroutput = getattr(config, "workeroutput", None) if self.is_worker else None
         if self.is_worker:
-            workeroutput = getattr(config, "workeroutput", None)
             if workeroutput is not None:
                 workeroutput[PAYLOAD_KEY] = self.report.payload()
         else:
@@ -139,7 +138,12 @@ class SessionState:
             # dead to another session's reaper before the controller has kept or removed them.
             self.dirs.close()
         for error in self.dirs.close_trash():
-            warnings.warn(pytest.PytestWarning(error), stacklevel=1)
+            self.dirs.warn(error)
+        # Warnings -W error made errors with no test to fail: the session fails with them
+        # (a worker's go to the controller, whose summary lists them).
+        self.report.errors.extend(self.dirs.take_errors())
+        if workeroutput is not None:
+            workeroutput[PAYLOAD_KEY]["errors"] = self.report.errors
 
     def finish_crashed(self, nodeid: str) -> None:
         """Controller: the xdist worker running ``nodeid`` died. Its dir (in the configured
