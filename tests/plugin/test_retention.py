@@ -683,7 +683,8 @@ def test_under_w_error_a_trash_that_cannot_be_emptied_fails_the_session(
                 "-p", "no:randomly", "-W", "error::pytest.PytestWarning", *xdist
             )
             output = result.stdout.str() + result.stderr.str()
-            assert "INTERNALERROR" not in output and "Traceback" not in output
+            assert "INTERNALERROR" not in output
+            assert "Traceback" not in output
             result.assert_outcomes(passed=1)
             assert result.ret == pytest.ExitCode.TESTS_FAILED
             result.stdout.fnmatch_lines(

@@ -107,3 +107,18 @@ def test_a_killed_builder_does_not_deadlock_the_next_caller(data_root, tmp_path)
     follower = start_racers(data_root, tmp_path, 1, hold=0)[0]
     assert follower.wait(timeout=60) == 0
     assert len((tmp_path / "calls").read_text().split()) == 2
+
+
+def test_a_name_near_the_file_name_limit_is_built_once(testing):
+    # 244 characters fit (255 bytes on Linux); the build lock's name beside it is shortened.
+    name = "splice_sites_" + "x" * 227 + ".tsv"
+    calls = []
+
+    def build(path):
+        calls.append(path)
+        return pl.DataFrame({"gene": ["BRCA1"]})
+
+    path = testing.get_or_build(name, build)
+    assert (path.name, testing.get_or_build(name, build)) == (name, path)
+    assert len(calls) == 1
+    assert testing.read_table(name)["gene"].to_list() == ["BRCA1"]
