@@ -156,7 +156,8 @@ class ArtifactReport:
         if self.reaped:
             lines.append(
                 f"reaped {len(self.reaped)} test artifact dir(s) that earlier sessions left "
-                "behind or kept beyond artifacts_retention_count"
+                "behind (or test-mode code outside pytest made) or kept beyond "
+                "artifacts_retention_count"
             )
             if verbose:
                 lines.extend(f"  {path}" for path in sorted(self.reaped))
