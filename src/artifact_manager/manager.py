@@ -43,7 +43,7 @@ from artifact_manager.layout import (
     lock_path_for,
     resolve_inside,
 )
-from artifact_manager.paths import fitted_name, name_max, refuse_linked_tests_root
+from artifact_manager.paths import fitted_name, refuse_linked_tests_root
 from artifact_manager.storage import checksum, tables, versions
 from artifact_manager.storage.atomic import (
     flushing,
@@ -356,7 +356,7 @@ class ArtifactManager:
         if path.is_file():
             return path
         lock_name = fitted_name(
-            f"{INTERNAL_PREFIX}build.", path.name, ".lock", limit=name_max(path.parent)
+            f"{INTERNAL_PREFIX}build.", path.name, ".lock", directory=path.parent
         )
         lock_path = path.with_name(lock_name)
         with acquire(lock_path, timeout=timeout, owner=f"building {self._name_of(path)!r}"):

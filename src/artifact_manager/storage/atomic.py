@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from artifact_manager.paths import INTERNAL_PREFIX, fitted_name, name_max
+from artifact_manager.paths import INTERNAL_PREFIX, fitted_name
 from artifact_manager.storage.checksum import sha256_file
 
 __all__ = [
@@ -42,7 +42,7 @@ def temp_path_for(target: Path, tag: str = "") -> Path:
     and, like every temp name, starting with :data:`TEMP_PREFIX`; no longer than the dir's
     file names may be, also when ``target``'s own name is near that limit."""
     head = f"{TEMP_PREFIX}{tag}{uuid.uuid4().hex[:12]}-"
-    return target.with_name(fitted_name(head, target.name, limit=name_max(target.parent)))
+    return target.with_name(fitted_name(head, target.name, directory=target.parent))
 
 
 def fsync_file(path: Path) -> None:
