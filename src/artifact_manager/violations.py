@@ -20,6 +20,7 @@ REMEDY = (
     "test @pytest.mark.allow_production_writes(reason=...)"
 )
 PHASES = ("setup", "call", "teardown")
+_DOING = {"setup": "setting up", "teardown": "tearing down"}
 
 
 def in_phase(phase: str, culprit: str) -> str:
@@ -38,25 +39,41 @@ class Violation:
     path: str
     operation: str
     layer: str  # "prevented" (audit hook), a library of layer 2 ("polars", ...), "detected"
-    fixture: str = ""  # the fixture being set up, if any
+    fixture: str = ""  # the fixture being set up or torn down, if any
+    fixture_phase: str = ""  # "setup" or "teardown" of ``fixture`` ("" when there is none)
 
     @property
     def culprit(self) -> str:
+        """The test, or ``fixture 'x' (function-scoped) (while setting up <test>)``."""
         if self.fixture:
-            return f"fixture {self.fixture} (while setting up {self.test})"
+            return f"fixture {self.fixture} ({self._fixture_context()})"
         return self.test
+
+    def _fixture_context(self) -> str:
+        """How the fixture's setup or teardown came to run in the test's phase: ``while
+        setting up <test>``, ``while tearing down <test>``; a fixture set up in the call (or
+        teardown) was asked for there, and a fixture torn down in another phase (a
+        parametrized fixture replaced by its next instance as the next test is set up) says
+        so."""
+        own = self.fixture_phase or "setup"  # a report of 0.1 knew only the setup
+        if own == self.phase or self.phase not in PHASES:
+            return f"while {_DOING.get(own, own)} {self.test}"
+        if own == "setup":
+            return f"set up by request.getfixturevalue in the {self.phase} of {self.test}"
+        if self.phase == "setup":
+            return f"torn down while setting up {self.test}"
+        return f"torn down in the {self.phase} of {self.test}"
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Violation:
-        """The violation :meth:`as_dict` gave ``raw`` (a missing field reads ``?``)."""
+        """The violation :meth:`as_dict` gave ``raw`` (a missing field reads ``?``, a missing
+        fixture field empty)."""
+        optional = ("fixture", "fixture_phase")
         return cls(
-            **{
-                f.name: str(raw.get(f.name, "?" if f.name != "fixture" else ""))
-                for f in fields(cls)
-            }
+            **{f.name: str(raw.get(f.name, "" if f.name in optional else "?")) for f in fields(cls)}
         )
 
     @property
@@ -66,8 +83,12 @@ class Violation:
 
     @property
     def where(self) -> str:
-        """``in the call of <test>``; a session-level violation's culprit says it all."""
-        return self.culprit if self.phase == "session" else in_phase(self.phase, self.culprit)
+        """``in the call of <test>``, ``in the teardown of fixture 'x' (...) (while tearing
+        down <test>)``; a session-level violation's culprit says it all."""
+        if self.phase == "session":
+            return self.culprit
+        phase = (self.fixture_phase or "setup") if self.fixture else self.phase
+        return in_phase(phase, self.culprit)
 
     def error(self) -> ProductionWriteError:
         return ProductionWriteError(self.culprit, self.path, self.operation, REMEDY)

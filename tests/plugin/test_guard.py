@@ -128,16 +128,122 @@ def test_violations_name_the_innermost_fixture_being_set_up(pytester, production
     result.assert_outcomes(errors=1, failed=1)
     report = json.loads((pytester.path / "report.json").read_text())
     found = {
-        (Path(v["path"]).name, v["phase"], v["fixture"])
+        (Path(v["path"]).name, v["phase"], v["fixture"], v["fixture_phase"])
         for test in report["tests"]
         for v in test["violations"]
     }
     assert found == {
-        ("inner.tsv", "setup", "'inner' (function-scoped)"),
-        ("outer.tsv", "setup", "'outer' (function-scoped)"),
-        ("late.tsv", "call", "'late' (module-scoped)"),
+        ("inner.tsv", "setup", "'inner' (function-scoped)", "setup"),
+        ("outer.tsv", "setup", "'outer' (function-scoped)", "setup"),
+        ("late.tsv", "call", "'late' (module-scoped)", "setup"),
     }
     assert sorted(path.name for path in production.iterdir()) == ["p.tsv"]
+
+
+TEARDOWNS = """
+import pytest
+
+P = {production!r}
+
+def write(name):
+    try:
+        open(f"{{P}}/{{name}}", "w")
+    except Exception:
+        pass  # recorded all the same
+
+@pytest.fixture
+def yielding():
+    yield
+    write("yielding.tsv")
+
+@pytest.fixture
+def outer(yielding):
+    yield
+    write("outer.tsv")  # torn down before the fixture it depends on
+
+@pytest.fixture
+def finalized(request):
+    request.addfinalizer(lambda: write("finalizer.tsv"))
+
+@pytest.fixture(scope="module")
+def module_wide():
+    yield
+    write("module.tsv")  # torn down in the teardown of the module's last test
+
+@pytest.fixture(scope="module", params=[1, 2])
+def replaced(request):
+    yield
+    write(f"replaced{{request.param}}.tsv")
+
+def test_fixtures(outer, finalized, module_wide):
+    pass
+
+def test_own_finalizer(request):
+    request.addfinalizer(lambda: write("test.tsv"))  # the test's, no fixture's
+
+def test_replaced(replaced):
+    pass
+"""
+
+
+def test_violations_in_a_fixture_teardown_name_the_fixture(pytester, production):
+    # Found on the stack, as for the setup: the innermost fixture whose teardown is running,
+    # whether its code follows a yield or is a finalizer it added.
+    pytester.makepyfile(TEARDOWNS.format(production=str(production)))
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "--artifacts-report=r.json")
+    report = json.loads((pytester.path / "r.json").read_text())
+    found = {
+        (Path(v["path"]).name, v["phase"], v["fixture"], v["fixture_phase"])
+        for test in report["tests"]
+        for v in test["violations"]
+    }
+    function, module = "(function-scoped)", "(module-scoped)"
+    assert found == {
+        ("outer.tsv", "teardown", f"'outer' {function}", "teardown"),
+        ("yielding.tsv", "teardown", f"'yielding' {function}", "teardown"),
+        ("finalizer.tsv", "teardown", f"'finalized' {function}", "teardown"),
+        ("module.tsv", "teardown", f"'module_wide' {module}", "teardown"),
+        ("test.tsv", "teardown", "", ""),
+        # the first instance is torn down as the second is set up, in the next test's setup
+        ("replaced1.tsv", "setup", f"'replaced' {module}", "teardown"),
+        ("replaced2.tsv", "teardown", f"'replaced' {module}", "teardown"),
+    }
+    result.stdout.fnmatch_lines(
+        [
+            "*blocked: open for writing */yielding.tsv (in the teardown of fixture 'yielding'"
+            " (function-scoped) (while tearing down *::test_fixtures))",
+            "*blocked: open for writing */test.tsv (in the teardown of *::test_own_finalizer)",
+            "*blocked: open for writing */replaced1.tsv (in the teardown of fixture 'replaced'"
+            " (module-scoped) (torn down while setting up *::test_replaced[[]2[]]))",
+        ],
+        consecutive=False,
+    )
+    assert sorted(path.name for path in production.iterdir()) == ["p.tsv"]
+
+
+def test_a_fixture_set_up_in_the_test_body_says_so(pytester, production):
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.fixture
+        def late():
+            open({str(production / "late.tsv")!r}, "w")
+
+        def test_asks_late(request):
+            request.getfixturevalue("late")
+        """
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*blocked: open for writing */late.tsv (in the setup of fixture 'late'"
+            " (function-scoped) (set up by request.getfixturevalue in the call of"
+            " *::test_asks_late))",
+        ]
+    )
+    assert "while setting up" not in result.stdout.str()
 
 
 def test_a_write_after_a_phase_report_is_charged_to_the_next_phase(pytester, production):

@@ -11,6 +11,7 @@ from artifact_manager.guard.detect import InotifyWatcher, TreeDiffWatcher, Watch
 from artifact_manager.guard.policy import GuardPolicy
 from artifact_manager.guard.resolution import real_entry
 from artifact_manager.guard.strict import writable_hierarchies
+from artifact_manager.violations import Violation
 
 
 @pytest.fixture
@@ -52,6 +53,47 @@ def test_entry_resolution_keeps_the_final_link(tmp_path, policy):
     assert policy.is_protected(real_entry(str(tmp_path / "link_dir" / "x")))
     # the link itself lives outside: removing it is not a production write
     assert not policy.is_protected(real_entry(str(tmp_path / "link_file")))
+
+
+@pytest.mark.parametrize(
+    ("phase", "fixture_phase", "where"),
+    [
+        ("call", "", "in the call of t.py::test_x"),
+        (
+            "setup",
+            "setup",
+            "in the setup of fixture 'f' (f-scoped) (while setting up t.py::test_x)",
+        ),
+        (
+            "teardown",
+            "teardown",
+            "in the teardown of fixture 'f' (f-scoped) (while tearing down t.py::test_x)",
+        ),
+        (
+            "call",
+            "setup",
+            "in the setup of fixture 'f' (f-scoped) (set up by request.getfixturevalue in the"
+            " call of t.py::test_x)",
+        ),
+        (
+            "setup",
+            "teardown",
+            "in the teardown of fixture 'f' (f-scoped) (torn down while setting up t.py::test_x)",
+        ),
+        # a report written before fixture_phase existed named only fixtures being set up
+        ("setup", None, "in the setup of fixture 'f' (f-scoped) (while setting up t.py::test_x)"),
+    ],
+)
+def test_a_violation_says_which_part_of_its_fixture_ran_in_which_phase(phase, fixture_phase, where):
+    raw = {"test": "t.py::test_x", "phase": phase, "path": "/p", "operation": "delete"}
+    raw["layer"] = "prevented"
+    if fixture_phase != "":
+        raw["fixture"] = "'f' (f-scoped)"
+    if fixture_phase:
+        raw["fixture_phase"] = fixture_phase
+    violation = Violation.from_dict(raw)
+    assert violation.line() == f"blocked: delete /p ({where})"
+    assert Violation.from_dict(violation.as_dict()) == violation
 
 
 @pytest.mark.parametrize("watcher_class", [InotifyWatcher, TreeDiffWatcher])

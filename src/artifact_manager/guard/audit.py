@@ -49,14 +49,18 @@ class Checker:
     attributes it to the running test, phase and fixture, and records what it stopped."""
 
     def __init__(
-        self, policy: GuardPolicy, *, locate_fixture: Callable[[], str] | None = None
+        self,
+        policy: GuardPolicy,
+        *,
+        locate_fixture: Callable[[], tuple[str, str]] | None = None,
     ) -> None:
         self.policy = policy
         self.test = "<no test>"
         self.phase = "setup"
         #: Asked when a violation is recorded (in the thread that made the change): the
-        #: fixture being set up, as ``'name' (scope-scoped)``, or ``""``. The plugin looks
-        #: for it on the stack, so nothing runs around each fixture.
+        #: fixture being set up or torn down, as (``'name' (scope-scoped)``, ``"setup"`` or
+        #: ``"teardown"``), or ``("", "")``. The plugin looks for it on the stack, so nothing
+        #: runs around each fixture.
         self.locate_fixture = locate_fixture
         self.violations: list[Violation] = []
         self.resolver = Resolver()
@@ -101,8 +105,8 @@ class Checker:
         # A dataclass, made when the first violation is (not at every session's start).
         from artifact_manager.violations import Violation
 
-        fixture = self.locate_fixture() if self.locate_fixture is not None else ""
-        violation = Violation(self.test, self.phase, real, operation, layer, fixture)
+        fixture, fixture_phase = self.locate_fixture() if self.locate_fixture else ("", "")
+        violation = Violation(self.test, self.phase, real, operation, layer, fixture, fixture_phase)
         with self._lock:
             self.violations.append(violation)
         raise violation.error()

@@ -36,7 +36,7 @@ __all__ = [
     "ControllerWatchHooks",
     "GuardMode",
     "GuardSession",
-    "fixture_being_set_up",
+    "fixture_running",
     "install_watch_hooks",
     "uninstall_guard_hooks",
 ]
@@ -57,24 +57,47 @@ def expects_guard(item: pytest.Item) -> bool:
     return ProductionWriteError in expected
 
 
-def fixture_being_set_up() -> str:
-    """The fixture whose setup is running in this thread, as ``'name' (scope-scoped)``, or
-    ``""``.
+def fixture_running() -> tuple[str, str]:
+    """The fixture whose setup or teardown is running in this thread, as (``'name'
+    (scope-scoped)``, ``"setup"`` or ``"teardown"``), or ``("", "")``.
 
-    Asked only when a violation is recorded: the innermost frame of a
-    ``pytest_fixture_setup`` hook on the stack (pytest's own, or any plugin's) holds the
-    ``fixturedef``. So no hook runs around every fixture of every test; a thread a fixture
-    started is not attributed to it (its stack does not lead back to the setup).
+    Asked only when a violation is recorded, so no hook runs around every fixture of every
+    test: the innermost of these frames on the stack names it.
+
+    - Setup: a ``pytest_fixture_setup`` hook implementation (pytest's own, or any
+      plugin's); the hook's ``fixturedef`` argument is its local of that name.
+    - Teardown: the frame that runs a fixture's finalizers (its code after ``yield``, those
+      it added with ``request.addfinalizer``) and then calls the public
+      ``pytest_fixture_post_finalizer`` hook: the one whose code names that hook, and whose
+      ``self`` is the fixture definition. (The hook itself runs after the finalizers, so
+      it is not on the stack while they write.)
+
+    A thread a fixture started is not attributed to it (its stack does not lead back).
     """
     frame: FrameType | None = sys._getframe(1)
     while frame is not None:
-        if frame.f_code.co_name == "pytest_fixture_setup":
-            fixturedef = frame.f_locals.get("fixturedef")
-            name = getattr(fixturedef, "argname", None)
-            if isinstance(name, str):
-                return f"{name!r} ({getattr(fixturedef, 'scope', '?')}-scoped)"
+        code = frame.f_code
+        if code.co_name == "pytest_fixture_setup":
+            found = _described(frame.f_locals.get("fixturedef"))
+            if found:
+                return found, "setup"
+        elif _POST_FINALIZER in code.co_names:
+            found = _described(frame.f_locals.get("self"))
+            if found:
+                return found, "teardown"
         frame = frame.f_back
-    return ""
+    return "", ""
+
+
+_POST_FINALIZER = "pytest_fixture_post_finalizer"
+
+
+def _described(fixturedef: object) -> str:
+    """``'name' (scope-scoped)`` of a fixture definition, ``""`` for anything else."""
+    name = getattr(fixturedef, "argname", None)
+    if not isinstance(name, str):
+        return ""
+    return f"{name!r} ({getattr(fixturedef, 'scope', '?')}-scoped)"
 
 
 class GuardSession:
@@ -83,7 +106,7 @@ class GuardSession:
     def __init__(self, mode: GuardMode, policy: GuardPolicy) -> None:
         self.mode = mode
         self.policy = policy
-        self.checker = Checker(policy, locate_fixture=fixture_being_set_up)
+        self.checker = Checker(policy, locate_fixture=fixture_running)
         self.watcher = Watcher()
         self.attribution: Attribution = "per-test"
         self.running: dict[str, None] = {}
