@@ -208,6 +208,34 @@ ROUTES = [
         """,
     ),
     r("setxattr", PREVENTED, "os.setxattr", "os.setxattr(P / 'seed.tsv', 'user.x', b'1')"),
+    r(
+        "sqlite_attach",
+        PREVENTED,
+        "sqlite3: ATTACH DATABASE 'path' on a connection to a harmless db, then a write",
+        """
+        db = sqlite3.connect(OUT / 'harmless.db')
+        db.execute(f"ATTACH DATABASE '{P}/attached.db' AS p")
+        db.execute('CREATE TABLE p.t (x)')
+        """,
+    ),
+    r(
+        "sqlite_attach_uri",
+        PREVENTED,
+        "sqlite3: ATTACH 'file:path?mode=rwc' (a URI)",
+        "sqlite3.connect(':memory:').execute(f\"ATTACH 'file:{P}/u.db?mode=rwc' AS p\")",
+    ),
+    r(
+        "sqlite_vacuum_into",
+        PREVENTED,
+        "sqlite3: VACUUM INTO 'path'",
+        "sqlite3.connect(OUT / 'harmless.db').execute(f\"VACUUM INTO '{P}/copy.db'\")",
+    ),
+    r(
+        "sqlite_vacuum_into_parameter",
+        PREVENTED,
+        "sqlite3: VACUUM INTO ? (the path a bound parameter)",
+        "sqlite3.connect(':memory:').execute('VACUUM INTO ?', (str(P / 'copy.db'),))",
+    ),
     # -- polars writers, checked before they write ------------------------------------------
     r("polars_write_csv", POLARS, "DataFrame.write_csv(path)", "DF.write_csv(P / 'x.csv')"),
     r(
@@ -546,6 +574,29 @@ ROUTES = [
         "a handle opened before the guard was armed",
         "EARLY.write('x')\nEARLY.flush()",
     ),
+    r(
+        "sqlite_attach_parameter",
+        DETECTED,
+        "sqlite3: ATTACH ? (the path a bound parameter: the authorizer is not told it)",
+        """
+        db = sqlite3.connect(':memory:')
+        db.execute('ATTACH ? AS p', (str(P / 'attached.db'),))
+        db.execute('CREATE TABLE p.t (x)')
+        db.close()  # else the gc closes it later, in another test (a connection is a cycle)
+        """,
+    ),
+    r(
+        "sqlite_own_authorizer",
+        DETECTED,
+        "sqlite3: ATTACH after the test set an authorizer of its own (it replaces the guard's)",
+        """
+        db = sqlite3.connect(':memory:')
+        db.set_authorizer(lambda *args: sqlite3.SQLITE_OK)
+        db.execute(f"ATTACH '{P}/attached.db' AS p")
+        db.execute('CREATE TABLE p.t (x)')
+        db.close()
+        """,
+    ),
     # -- controls: must pass ----------------------------------------------------------------
     r("read", CONTROL, "open(path) for reading", "assert open(P / 'seed.tsv').read() == 'seed\\n'"),
     r("polars_read", CONTROL, "pl.read_csv(path)", "pl.read_csv(P / 'seed.tsv', separator='\\t')"),
@@ -554,6 +605,22 @@ ROUTES = [
         CONTROL,
         "sqlite3 mode=ro",
         "sqlite3.connect(f'file:{P}/ro.sqlite?mode=ro', uri=True).close()",
+    ),
+    r(
+        "sqlite_attach_allowed",
+        CONTROL,
+        "sqlite3: ATTACH of P read-only (mode=ro), ATTACH and VACUUM INTO outside, VACUUM",
+        """
+        db = sqlite3.connect(OUT / 'harmless.db')
+        db.execute(f"ATTACH 'file:{P}/ro.sqlite?mode=ro' AS ro")
+        db.execute('SELECT * FROM ro.sqlite_master').fetchall()
+        db.execute(f"ATTACH '{OUT}/other.db' AS other")
+        db.execute('CREATE TABLE other.t (x)')
+        db.execute("ATTACH ':memory:' AS m")
+        db.execute(f"VACUUM INTO '{OUT}/copy.db'")
+        db.execute('VACUUM')
+        db.close()
+        """,
     ),
     r(
         "write_outside",
@@ -678,10 +745,10 @@ def prepare(root: Path) -> None:
         os.symlink(p / "seed.tsv", out / "link_to_seed.tsv")
         (p / "early.tsv").write_text("")  # opened (not created) at import by EARLY
         os.symlink(p, root / "links" / route.name)
-    sqlite_dir = protected / "sqlite_read_only"
     import sqlite3
 
-    sqlite3.connect(sqlite_dir / "ro.sqlite").close()
+    for name in ("sqlite_read_only", "sqlite_attach_allowed"):
+        sqlite3.connect(protected / name / "ro.sqlite").close()
     duckdb.connect(str(protected / "native_reads" / "ro.duckdb")).close()
     for route in ROUTES:
         if route.name.startswith("h5py") or route.name == "native_reads":

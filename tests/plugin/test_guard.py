@@ -246,6 +246,44 @@ def test_a_fixture_set_up_in_the_test_body_says_so(pytester, production):
     assert "while setting up" not in result.stdout.str()
 
 
+def test_sqlite_bound_before_the_session_still_gets_the_guards_authorizer(pytester, production):
+    # sqlite3 imported by a conftest (as pytest-cov's coverage does): sqlite3.connect is
+    # wrapped when the session starts, and the conftest's own binding is rebound.
+    pytester.makeconftest(
+        """
+        from sqlite3 import connect as early_connect
+
+        import pytest
+
+        @pytest.fixture
+        def early():
+            return early_connect
+        """
+    )
+    pytester.makepyfile(
+        f"""
+        import sqlite3
+
+        def test_vacuum_into(early):
+            early(":memory:").execute("VACUUM INTO '{production / "copy.db"}'")
+
+        def test_attach(tmp_path):
+            db = sqlite3.connect(tmp_path / "harmless.db")
+            db.execute("ATTACH '{production / "attached.db"}' AS p")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*blocked: attach a sqlite database for writing (ATTACH or VACUUM INTO) */copy.db*",
+            "*blocked: attach a sqlite database for writing (ATTACH or VACUUM INTO) */attached.db*",
+        ],
+        consecutive=False,
+    )
+    assert sorted(path.name for path in production.iterdir()) == ["p.tsv"]
+
+
 def test_a_write_after_a_phase_report_is_charged_to_the_next_phase(pytester, production):
     # The guard arms the next phase as the previous phase's report is made: a write by another
     # plugin's logreport hook fails the phase that follows; after the teardown report the test

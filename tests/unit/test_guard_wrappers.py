@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import sqlite3
 import types
 
 import pyarrow.fs as pafs
 import pytest
 
 from artifact_manager.errors import ProductionWriteError
-from artifact_manager.guard import audit
+from artifact_manager.guard import audit, sqlite_authorizer
 from artifact_manager.guard.policy import GuardPolicy
 from artifact_manager.guard.sql_targets import sql_targets
 from artifact_manager.guard.writers import (
@@ -190,3 +191,76 @@ def test_the_lazy_finder_waits_for_every_wrapped_package_and_only_those():
 
     packages = {module.partition(".")[0] for lib in LIBRARIES for module in lib.modules}
     assert packages == WRAPPED_PACKAGES
+
+
+@pytest.fixture
+def sqlite_module():
+    """A module of our own holding sqlite3's connect, patched as the guard patches sqlite3."""
+    module = types.ModuleType(f"artifact_manager_test_sqlite{next(_names)}")
+    module.connect = sqlite3.connect
+    module.Connection = sqlite3.Connection
+    sqlite_authorizer.patch(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("sql", "parameters"),
+    [
+        ("ATTACH DATABASE '{data}/x.db' AS p", ()),
+        ("ATTACH 'file:{data}/x.db?mode=rwc' AS p", ()),
+        ("VACUUM INTO '{data}/x.db'", ()),
+        ("VACUUM INTO ?", ("{data}/x.db",)),
+    ],
+    ids=["attach", "attach-uri", "vacuum-into", "vacuum-into-parameter"],
+)
+def test_sqlite_attach_of_a_protected_file_is_denied(
+    sqlite_module, armed, tmp_path, sql, parameters
+):
+    data = tmp_path / "data"
+    db = sqlite_module.connect(tmp_path / "out.db")
+    with pytest.raises(sqlite3.DatabaseError, match=r"not authorized|authorization denied"):
+        db.execute(sql.format(data=data), [p.format(data=data) for p in parameters])
+    db.close()
+    assert list(data.iterdir()) == []
+    [violation] = armed.take()
+    assert (violation.layer, violation.path) == ("prevented", str(data / "x.db"))
+    assert violation.operation.startswith("attach a sqlite database")
+
+
+def test_sqlite_attach_elsewhere_read_only_or_disarmed_is_allowed(sqlite_module, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    sqlite3.connect(data / "ro.db").close()
+    guard = audit.Checker(GuardPolicy.build([data]))
+    db = sqlite_module.connect(":memory:")
+    with audit.armed(guard):
+        db.execute(f"ATTACH 'file:{data}/ro.db?mode=ro' AS ro")
+        db.execute(f"ATTACH '{tmp_path}/other.db' AS other")
+        db.execute("ATTACH ':memory:' AS m")
+        db.execute(f"VACUUM INTO '{tmp_path}/copy.db'")
+        db.execute("VACUUM")  # attaches a temporary database ('')
+    db.execute(f"ATTACH '{data}/later.db' AS later")  # no test running: not the guard's
+    db.close()
+    assert guard.violations == []
+
+
+def test_a_connection_factory_of_the_users_keeps_its_own_authorizer(sqlite_module, armed, tmp_path):
+    asked = []
+
+    class Audited(sqlite3.Connection):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.set_authorizer(lambda action, *rest: asked.append(action) or sqlite3.SQLITE_OK)
+
+    db = sqlite_module.connect(":memory:", factory=Audited)
+    db.execute("SELECT 1")
+    db.close()
+    assert asked  # the guard did not replace it (so it does not check ATTACH: layer 3 does)
+
+
+def test_sqlite_connect_is_wrapped_once_and_keeps_its_name(sqlite_module):
+    wrapped = sqlite_module.connect
+    sqlite_authorizer.patch(sqlite_module)
+    assert sqlite_module.connect is wrapped
+    assert wrapped.__name__ == "connect"
+    assert wrapped.__wrapped__ is sqlite3.connect

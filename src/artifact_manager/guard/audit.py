@@ -39,6 +39,7 @@ __all__ = [
     "disarm",
     "ignore_this_thread",
     "install",
+    "sqlite_file",
 ]
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
@@ -295,17 +296,26 @@ def _move(guard: Checker, args: tuple[Any, ...]) -> None:
     guard.resolver.forget()
 
 
-def _sqlite(guard: Checker, args: tuple[Any, ...]) -> None:
-    __tracebackhide__ = True
-    database = as_path(args[0]) if args else None
+def sqlite_file(database: str) -> str | None:
+    """The file sqlite may write for ``database`` as ``sqlite3.connect`` and ``ATTACH`` take
+    it (a path or a ``file:`` URI), or None: in memory, a temporary database (``""``),
+    read-only (``mode=ro``)."""
     if not database or database == ":memory:":
-        return
+        return None
     if database.startswith("file:"):
         parts = urlsplit(database)
         if parse_qs(parts.query).get("mode", [""])[0] == "ro" or parts.path in ("", ":memory:"):
-            return
-        database = unquote(parts.path)  # as sqlite reads it: file:/d%61ta is /data
-    guard.check(database, "open a sqlite database for writing")
+            return None
+        return unquote(parts.path)  # as sqlite reads it: file:/d%61ta is /data
+    return database
+
+
+def _sqlite(guard: Checker, args: tuple[Any, ...]) -> None:
+    __tracebackhide__ = True
+    database = as_path(args[0]) if args else None
+    target = sqlite_file(database) if database else None
+    if target is not None:
+        guard.check(target, "open a sqlite database for writing")
 
 
 def _mmap(guard: Checker, args: tuple[Any, ...]) -> None:

@@ -37,6 +37,7 @@ from urllib.parse import unquote, urlsplit
 
 from artifact_manager.guard import audit
 from artifact_manager.guard.policy import as_path
+from artifact_manager.guard.rebinding import rebind_elsewhere
 
 __all__ = [
     "Library",
@@ -155,19 +156,6 @@ def wrap(library: str, operation: str, original: Callable[..., Any], targets: Ta
 _libraries: dict[str, Library] = {}  # module name -> its library, filled by install()
 
 
-def _rebind_elsewhere(replacements: dict[int, tuple[object, object]], skip: ModuleType) -> None:
-    """Replace module-level bindings of the originals made before patching
-    (``from pyarrow.parquet import write_table as wt``): one pass over ``sys.modules``."""
-    for module in list(sys.modules.values()):
-        namespace = getattr(module, "__dict__", None) if module is not skip else None
-        if not isinstance(namespace, dict):
-            continue
-        for key, value in list(namespace.items()):
-            found = replacements.get(id(value))
-            if found is not None and found[0] is value:
-                namespace[key] = found[1]
-
-
 def patch_module(module: ModuleType, library: Library, late: bool = False) -> None:
     """Wrap the rows of ``library`` that belong to ``module`` (idempotent). A row whose
     attribute is missing (another version of the library) or cannot be wrapped is skipped;
@@ -199,7 +187,7 @@ def patch_module(module: ModuleType, library: Library, late: bool = False) -> No
             setattr(defining, name, guarded)  # pyarrow.parquet.core.write_table
         functions[id(original)] = (original, guarded)
     if late and functions:
-        _rebind_elsewhere(functions, module)
+        rebind_elsewhere(functions, module)
 
 
 def _settable(cls: type) -> bool:

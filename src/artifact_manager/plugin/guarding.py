@@ -123,9 +123,10 @@ class GuardSession:
         """At session start (not at configure: ``pytest --help`` installs nothing): the audit
         hook and the layer-2 wrappers, in every process that runs tests."""
         if self.active:
-            from artifact_manager.guard import lazy_writers
+            from artifact_manager.guard import lazy_writers, sqlite_authorizer
 
             lazy_writers.install()  # the wrappers' tables load with the first wrapped package
+            sqlite_authorizer.install()  # sqlite3.connect sets an authorizer (ATTACH)
             # The audit hook itself is installed when the first test arms it (audit.arm):
             # collection's imports and opens do not go through it.
 
