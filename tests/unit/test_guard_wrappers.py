@@ -193,11 +193,17 @@ def test_the_lazy_finder_waits_for_every_wrapped_package_and_only_those():
     assert packages == WRAPPED_PACKAGES
 
 
+def _raw_connect():
+    """sqlite3's own connect (an inner pytester session in this process may have wrapped the
+    real module's already: the guard stays installed there)."""
+    return getattr(sqlite3.connect, "__wrapped__", sqlite3.connect)
+
+
 @pytest.fixture
 def sqlite_module():
     """A module of our own holding sqlite3's connect, patched as the guard patches sqlite3."""
     module = types.ModuleType(f"artifact_manager_test_sqlite{next(_names)}")
-    module.connect = sqlite3.connect
+    module.connect = _raw_connect()
     module.Connection = sqlite3.Connection
     sqlite_authorizer.patch(module)
     return module
@@ -263,4 +269,4 @@ def test_sqlite_connect_is_wrapped_once_and_keeps_its_name(sqlite_module):
     sqlite_authorizer.patch(sqlite_module)
     assert sqlite_module.connect is wrapped
     assert wrapped.__name__ == "connect"
-    assert wrapped.__wrapped__ is sqlite3.connect
+    assert wrapped.__wrapped__ is _raw_connect()
