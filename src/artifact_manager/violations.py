@@ -41,6 +41,7 @@ class Violation:
     layer: str  # "prevented" (audit hook), a library of layer 2 ("polars", ...), "detected"
     fixture: str = ""  # the fixture being set up or torn down, if any
     fixture_phase: str = ""  # "setup" or "teardown" of ``fixture`` ("" when there is none)
+    thread: str = ""  # the thread that wrote, when it is not the one running the tests
 
     @property
     def culprit(self) -> str:
@@ -71,7 +72,7 @@ class Violation:
     def from_dict(cls, raw: Mapping[str, Any]) -> Violation:
         """The violation :meth:`as_dict` gave ``raw`` (a missing field reads ``?``, a missing
         fixture field empty)."""
-        optional = ("fixture", "fixture_phase")
+        optional = ("fixture", "fixture_phase", "thread")
         return cls(
             **{f.name: str(raw.get(f.name, "" if f.name in optional else "?")) for f in fields(cls)}
         )
@@ -84,11 +85,15 @@ class Violation:
     @property
     def where(self) -> str:
         """``in the call of <test>``, ``in the teardown of fixture 'x' (...) (while tearing
-        down <test>)``; a session-level violation's culprit says it all."""
+        down <test>)``; a session-level violation's culprit says it all. A write from a
+        thread other than the tests' adds ``, from thread 'name'`` (a thread an earlier test
+        left running writes while another test runs: the name says whose it may be)."""
         if self.phase == "session":
-            return self.culprit
-        phase = (self.fixture_phase or "setup") if self.fixture else self.phase
-        return in_phase(phase, self.culprit)
+            where = self.culprit
+        else:
+            phase = (self.fixture_phase or "setup") if self.fixture else self.phase
+            where = in_phase(phase, self.culprit)
+        return f"{where}, from thread {self.thread!r}" if self.thread else where
 
     def error(self) -> ProductionWriteError:
         return ProductionWriteError(self.culprit, self.path, self.operation, REMEDY)

@@ -66,6 +66,9 @@ class Checker:
         self.violations: list[Violation] = []
         self.resolver = Resolver()
         self._lock = threading.Lock()
+        #: The thread that runs the tests (made where the session starts, as pytest does):
+        #: a violation from any other is said to come from that thread, by name.
+        self.test_thread = threading.get_ident()
 
     def enter(self, test: str, phase: str) -> None:
         """Attribute what follows to ``phase`` of ``test``; resolved dirs are checked again
@@ -107,7 +110,10 @@ class Checker:
         from artifact_manager.violations import Violation
 
         fixture, fixture_phase = self.locate_fixture() if self.locate_fixture else ("", "")
-        violation = Violation(self.test, self.phase, real, operation, layer, fixture, fixture_phase)
+        thread = "" if threading.get_ident() == self.test_thread else _thread_name()
+        violation = Violation(
+            self.test, self.phase, real, operation, layer, fixture, fixture_phase, thread
+        )
         with self._lock:
             self.violations.append(violation)
         raise violation.error()
@@ -122,6 +128,11 @@ class Checker:
                 (taken if matches else kept).append(v)
             self.violations = kept
         return taken
+
+
+def _thread_name() -> str:
+    """The name of the thread running now (``Thread-3 (writer)``)."""
+    return threading.current_thread().name
 
 
 def _final_target(entry: str) -> str | None:

@@ -5,6 +5,8 @@ Hooks only, in lifecycle order; each delegates to the plugin's modules.
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import pytest
 
 from artifact_manager.plugin import plain_import
@@ -95,6 +97,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # -- running each test: plugin/running.py (RunHooks, registered at configure) -------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """After the last test: the guard, armed between tests since, is disarmed (what the other
+    plugins write at session end is theirs)."""
+    try:
+        return (yield)
+    finally:
+        state = state_of(session.config)
+        state.report.violations.extend(state.guard.end_of_tests())
 
 
 # -- reporting ---------------------------------------------------------------------------

@@ -67,10 +67,13 @@ def fixture_running() -> tuple[str, str]:
     - Setup: a ``pytest_fixture_setup`` hook implementation (pytest's own, or any
       plugin's); the hook's ``fixturedef`` argument is its local of that name.
     - Teardown: the frame that runs a fixture's finalizers (its code after ``yield``, those
-      it added with ``request.addfinalizer``) and then calls the public
-      ``pytest_fixture_post_finalizer`` hook: the one whose code names that hook, and whose
-      ``self`` is the fixture definition. (The hook itself runs after the finalizers, so
-      it is not on the stack while they write.)
+      it added with ``request.addfinalizer``), whose ``self`` is the fixture definition: a
+      ``finish`` method (pytest 8.0-9.2), or one whose code calls the public
+      ``pytest_fixture_post_finalizer`` hook (pytest 8 calls it from ``finish``; 9.2 from a
+      finalizer). (The hook itself runs after the finalizers, so it is not on the stack
+      while they write.) Found by shape, not by importing pytest's internals: if a pytest
+      changes it, a teardown's violation names the test only
+      (``test_violations_in_a_fixture_teardown_name_the_fixture`` says so).
 
     A thread a fixture started is not attributed to it (its stack does not lead back).
     """
@@ -81,7 +84,7 @@ def fixture_running() -> tuple[str, str]:
             found = _described(frame.f_locals.get("fixturedef"))
             if found:
                 return found, "setup"
-        elif _POST_FINALIZER in code.co_names:
+        elif code.co_name == "finish" or _POST_FINALIZER in code.co_names:
             found = _described(frame.f_locals.get("self"))
             if found:
                 return found, "teardown"
@@ -246,12 +249,14 @@ class GuardSession:
         return [Violation(who, "session", c.path, c.kind, "detected") for c in changes]
 
     def between_tests(self) -> list[Violation]:
-        """Serial: what changed since the last test's teardown look (asked as the next test
-        starts), as session-level violations."""
-        # (A guard that is off, or an xdist worker, has a watcher that sees nothing.)
-        if self.attribution != "per-test" or not self.watcher.pending():
-            return []
-        return self.session_changes()
+        """As the next test starts: what was written since the last test's teardown, as
+        session-level violations (serial: also what the watcher saw change)."""
+        # What was stopped since the last test's teardown (a thread it left running)...
+        found = self.checker.take(phase="session") if self.checker.violations else []
+        # ...and what changed (a guard that is off, or an xdist worker, sees nothing).
+        if self.attribution == "per-test" and self.watcher.pending():
+            found.extend(self.session_changes())
+        return found
 
     def test_started(self, nodeid: str) -> list[Violation]:
         """xdist controller: a worker started ``nodeid``."""
@@ -283,9 +288,18 @@ class GuardSession:
         self.checker.enter(nodeid, phase)
         audit.arm(self.checker)
 
-    def leave(self) -> None:
+    def leave(self, nodeid: str) -> None:
+        """``nodeid``'s teardown ended. Until the next test starts, a write is no test's (a
+        thread the test left running): it is stopped all the same, and reported for the
+        session, not blamed on the next test (:meth:`between_tests`, :meth:`end_of_tests`)."""
         if self.active:
-            audit.disarm()
+            self.checker.enter(f"no test (between tests, after {nodeid})", "session")
+            audit.arm(self.checker)
+
+    def end_of_tests(self) -> list[Violation]:
+        """The run loop ended: disarm; the violations recorded since the last test."""
+        audit.disarm()
+        return self.checker.take(phase="session") if self.checker.violations else []
 
     def after_phase(
         self, item: pytest.Item, report: pytest.TestReport, exempt: bool

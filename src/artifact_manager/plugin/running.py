@@ -80,7 +80,7 @@ class RunHooks:
             nodeid = item.nodeid
             with_files = self._reports_files
             if self._guarded:
-                state.guard.leave()
+                state.guard.leave(nodeid)
                 with_files = with_files or state.report.has_violations(nodeid)
             finished = state.lifecycle.finish(item, with_files=with_files)
             if state.dirs.errors:  # -W error made a warning about its dir an error
