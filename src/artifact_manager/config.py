@@ -4,6 +4,8 @@ Mode resolution, in order:
 
 1. While :func:`~artifact_manager.testmode.forced_test_mode` is active (the pytest plugin
    turns it on for every test), the mode is ``"test"`` and the test name is the forced one.
+   An activation that allows production (a test marked ``allow_production_writes``) forces
+   only the configs that resolve to test mode by rules 2 and 3 onto its name.
 2. An explicit ``mode`` is kept as given: ``mode="test"`` is never turned into production
    (the original manager's auto-detection turned ``mode="test"`` with ``full_genome`` into
    production, so a test could write production data).
@@ -77,13 +79,15 @@ def resolve_mode_and_test_name(
     _check_choice("coverage", coverage, COVERAGES)
     name = None if test_name is None else validate_component("test_name", test_name)
     forced = active_forced_test_mode()
-    if forced is not None:
+    if forced is not None and not forced.allows_production:
         return "test", forced.resolve_test_name(name)
     resolved: Mode
     if mode is None:
         resolved = "production" if coverage == "full_genome" else "test"
     else:
         resolved = "production" if mode == "production" else "test"
+    if forced is not None and resolved == "test":  # (an exempt test's own test-mode code)
+        return "test", forced.resolve_test_name(name)
     if resolved == "test" and name is None:
         return resolved, generate_test_name()
     return resolved, name

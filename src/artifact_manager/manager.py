@@ -102,6 +102,8 @@ class ArtifactManager:
     def __init__(self, config: ArtifactConfig | None = None) -> None:
         config = config if config is not None else ArtifactConfig()
         forced = active_forced_test_mode()
+        if forced is not None and forced.allows_production and config.mode == "production":
+            forced = None  # an exempt test's production manager stays production
         if forced is not None and (
             config.mode != "test" or config.test_name != forced.resolve_test_name(config.test_name)
         ):

@@ -46,11 +46,16 @@ class ForcedTestMode:
     ``test_name`` is the name, or a function that gives it: then it is computed (and
     validated) only when a config first asks, so a test that makes no config pays nothing.
     ``claimer`` decides which names are shared and claims each new test root of the forced
-    name (see :class:`RootClaimer`).
+    name (see :class:`RootClaimer`). ``allows_production``: production configs are left as
+    they are (only test-mode configs are forced onto the name).
     """
 
     def __init__(
-        self, test_name: str | Callable[[], str], claimer: RootClaimer | None = None
+        self,
+        test_name: str | Callable[[], str],
+        claimer: RootClaimer | None = None,
+        *,
+        allows_production: bool = False,
     ) -> None:
         self._name: str | None = None
         self._name_of: Callable[[], str] | None = None
@@ -61,6 +66,9 @@ class ForcedTestMode:
         self.claimer = claimer
         #: The test roots of the forced name that managers were made for, in claim order.
         self.created_roots: list[Path] = []
+        #: A config that resolves to production stays production (a test exempted with
+        #: ``allow_production_writes``); test-mode configs still get the forced name.
+        self.allows_production = allows_production
 
     def __repr__(self) -> str:
         return f"ForcedTestMode({self._name or self._name_of!r})"

@@ -157,6 +157,45 @@ def test_pipeline_code_is_forced_into_the_tests_dir(pytester):
     pytester.runpytest().assert_outcomes(passed=2)
 
 
+def test_an_exempt_tests_production_code_writes_production(pytester, tmp_path):
+    """SPEC: a test marked allow_production_writes is exempt from forced test mode: its
+    pipeline's production manager writes production (what the marker is for: regenerating a
+    reference), while its test-mode code and fixtures still get its own dir, removed after."""
+    pytester.makepyfile(
+        """
+        import pytest
+        from artifact_manager import ArtifactConfig, ArtifactManager, ArtifactSettings
+
+        def run_pipeline():
+            manager = ArtifactSettings(coverage="full_genome").get_artifact_manager()
+            path = manager.get_artifact_path("reference.tsv", create_dir=True)
+            path.write_text("pos\\n1\\n")
+            return manager, path
+
+        @pytest.mark.allow_production_writes(reason="regenerates the reference")
+        def test_rebuild(test_artifacts_dir):
+            manager, path = run_pipeline()
+            assert manager.config.mode == "production"
+            assert "tests" not in path.parts
+            scratch = ArtifactConfig(mode="test", test_name="anything")
+            assert scratch.test_name == ArtifactConfig().test_name  # the test's own name
+            scratch_dir = ArtifactManager(scratch).get_artifacts_dir()
+            assert scratch_dir.resolve() == test_artifacts_dir.resolve()
+
+        def test_not_exempt(test_artifacts_dir):
+            manager, path = run_pipeline()
+            assert manager.config.mode == "test"
+            assert path.parent.resolve() == test_artifacts_dir.resolve()
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly", "--artifacts-guard=off")
+    result.assert_outcomes(passed=2)
+    produced = sorted(p.relative_to(pytester.path).as_posix() for p in pytester.path.rglob("*.tsv"))
+    assert produced == ["data/ensembl/GRCh37/spliceai_eval/meta_models/reference.tsv"]
+    result = pytester.runpytest("-p", "no:randomly")  # and with the guard on
+    result.assert_outcomes(passed=2)
+
+
 def test_forcing_ends_with_the_test(pytester):
     pytester.makepyfile(
         """

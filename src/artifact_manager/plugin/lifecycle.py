@@ -103,6 +103,7 @@ class Attempt(ForcedTestMode):
         self._name_of = None
         self.claimer = self
         self.created_roots = []
+        self.allows_production = False
         self.item = item
         self.nodeid = item.nodeid
         self._test_dirs = dirs
@@ -175,14 +176,17 @@ class Lifecycle:
             attempt.config = config_for_item(item, self.settings, attempt.test_name)
         return attempt.config
 
-    def start(self, item: pytest.Item, marked: bool) -> Attempt:
+    def start(self, item: pytest.Item, marked: bool, exempt: bool = False) -> Attempt:
         """Force test mode for the attempt, the attempt being the claim hook.
 
-        ``marked``: the item has an ``artifacts`` marker (see :func:`.markers.marks_of`).
+        ``marked``: the item has an ``artifacts`` marker; ``exempt``: it is marked
+        ``allow_production_writes``, so its code's production configs stay production (see
+        :func:`.markers.marks_of`).
         """
         # A bad @pytest.mark.artifacts fails the setup now, whether or not the test uses it.
         config = config_for_item(item, self.settings) if marked else None
         attempt = Attempt(item, self.dirs, config)
+        attempt.allows_production = exempt
         self._open[attempt.nodeid] = attempt
         attempt.activate()  # off again in Attempt.close, when the attempt finishes
         return attempt

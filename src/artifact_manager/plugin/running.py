@@ -51,7 +51,7 @@ class RunHooks:
             if found:
                 state.report.violations.extend(found)
         exempt, marked = marks_of(item)
-        attempt = state.lifecycle.start(item, marked)
+        attempt = state.lifecycle.start(item, marked, exempt)
         exempt = exempt and guarded
         self._item, self._attempt, self._exempt = item, attempt, exempt
         if guarded:
