@@ -105,3 +105,32 @@ def test_a_thread_writing_during_another_test_is_named(pytester, production, plu
         [f"*blocked: * {target} (in the call of test_late.py::test_b, from thread 'late-writer')*"]
     )
     assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    ("stop", "status"),
+    [('pytest.exit("stop", returncode=0)', 1), ("raise KeyboardInterrupt", 2)],
+    ids=["pytest.exit", "ctrl-c"],
+)
+def test_a_violation_of_the_test_the_session_stopped_in_is_not_lost(
+    pytester, production, stop, status
+):
+    """The session stops inside the test, so its phase never gets its verdict: the stopped
+    write is still listed, and a session stopped with status 0 exits 1."""
+    target = production / "stopped.tsv"
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        def test_stops():
+            try:
+                open({str(target)!r}, "w")
+            except PermissionError:
+                pass
+            {stop}
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "--artifacts-report=r.json")
+    assert result.ret == status
+    result.stdout.fnmatch_lines([f"*blocked: * {target} (in the call of test_*::test_stops)*"])
+    assert not target.exists()

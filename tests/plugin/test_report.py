@@ -26,9 +26,17 @@ def test_json_report_has_the_spec_keys(pytester, plugin_args):
     pytester.makepyfile(test_suite=SUITE)
     pytester.runpytest(*plugin_args, "--keep-artifacts=failed", "--artifacts-report=out/r.json")
     report = json.loads((pytester.path / "out" / "r.json").read_text())
-    assert list(report) == ["schema", "schema_version", "run", "tests", "violations", "reaped"]
+    assert list(report) == [
+        "schema",
+        "schema_version",
+        "run",
+        "tests",
+        "violations",
+        "reaped",
+        "errors",
+    ]
     assert (report["schema"], report["schema_version"]) == ("pytest-artifact-manager/report", 2)
-    assert report["violations"] == report["reaped"] == []
+    assert report["violations"] == report["reaped"] == report["errors"] == []
     run = report["run"]
     assert len(run["id"]) == 32
     assert run["host"] == socket.gethostname()

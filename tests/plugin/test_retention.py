@@ -641,7 +641,11 @@ def test_under_w_error_a_keep_marker_that_cannot_be_written_is_the_tests_error(
     root = tests_root / dir_of("test_keep.py::test_a_locked_root")
     try:
         result = pytester.runpytest(
-            "-p", "no:randomly", "--keep-artifacts=failed", "-W", "error::pytest.PytestWarning"
+            "-p",
+            "no:randomly",
+            "--keep-artifacts=failed",
+            "-W",
+            "error::pytest.PytestWarning",
         )
         assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
         result.assert_outcomes(passed=1, failed=1, errors=1)
@@ -652,8 +656,46 @@ def test_under_w_error_a_keep_marker_that_cannot_be_written_is_the_tests_error(
             ]
         )
         assert test_dirs() == [root.name]  # left in place, not discarded
+
     finally:
         _chattr("-i", root)
+
+
+def test_under_w_error_a_passed_tests_teardown_error_is_its_outcome_in_the_report(
+    pytester, tests_root
+):
+    """pytest counts the teardown error; the JSON report must not say the test passed."""
+    probe = pytester.path / "probe"
+    probe.mkdir()
+    if not _chattr("+i", probe):
+        pytest.skip("chattr +i is not available here (needs root and a file system with it)")
+    _chattr("-i", probe)
+    pytester.makepyfile(
+        test_keep="""
+        import subprocess
+
+
+        def test_passes(test_artifacts_dir):
+            (test_artifacts_dir / "a.tsv").write_text("x")
+            root = test_artifacts_dir.parent.parent  # no keep marker can go in
+            subprocess.run(["chattr", "+i", str(root)], check=True)
+        """
+    )
+    try:
+        result = pytester.runpytest(
+            "-p",
+            "no:randomly",
+            "--keep-artifacts=all",
+            "-W",
+            "error::pytest.PytestWarning",
+            "--artifacts-report=r.json",
+        )
+        result.assert_outcomes(passed=1, errors=1)
+        (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+        assert test["outcome"] == "failed"
+    finally:
+        for root in tests_root.iterdir():
+            _chattr("-i", root)
 
 
 def test_under_w_error_a_trash_that_cannot_be_emptied_fails_the_session(
@@ -680,7 +722,12 @@ def test_under_w_error_a_trash_that_cannot_be_emptied_fails_the_session(
     try:
         for xdist in ([], ["-n", "1"]):
             result = pytester.runpytest(
-                "-p", "no:randomly", "-W", "error::pytest.PytestWarning", *xdist
+                "-p",
+                "no:randomly",
+                "-W",
+                "error::pytest.PytestWarning",
+                "--artifacts-report=r.json",
+                *xdist,
             )
             output = result.stdout.str() + result.stderr.str()
             assert "INTERNALERROR" not in output
@@ -693,11 +740,35 @@ def test_under_w_error_a_trash_that_cannot_be_emptied_fails_the_session(
                     "  PytestWarning: could not delete *Operation not permitted*sub*",
                 ]
             )
+            errors = json.loads((pytester.path / "r.json").read_text())["errors"]
+            assert errors
+            assert errors[0].startswith("PytestWarning: could not delete")
             for path in tests_root.rglob("sub"):
                 _chattr("-i", path)
     finally:
         for path in tests_root.rglob("sub"):
             _chattr("-i", path)
+
+
+def test_under_w_error_a_problem_at_session_start_fails_the_session(pytester, tests_root):
+    """Reaping's problems at session start (here: the tests root is a symlink) were raised
+    as an INTERNALERROR under -W error; the session now runs and fails with them listed."""
+    elsewhere = pytester.path / "elsewhere"
+    elsewhere.mkdir()
+    tests_root.parent.mkdir(parents=True, exist_ok=True)
+    tests_root.symlink_to(elsewhere, target_is_directory=True)
+    pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
+    result = pytester.runpytest("-p", "no:randomly", "-W", "error::pytest.PytestWarning")
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*1 warning(s) made errors by -W error (the run fails):*",
+            "  PytestWarning: the tests root was not reaped*symlink*",
+        ]
+    )
 
 
 FOREIGN_KEEP = """

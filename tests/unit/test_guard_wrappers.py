@@ -7,7 +7,9 @@ import io
 import itertools
 import os
 import sqlite3
+import sys
 import types
+import warnings
 
 import pyarrow.fs as pafs
 import pytest
@@ -270,3 +272,12 @@ def test_sqlite_connect_is_wrapped_once_and_keeps_its_name(sqlite_module):
     assert sqlite_module.connect is wrapped
     assert wrapped.__name__ == "connect"
     assert wrapped.__wrapped__ is _raw_connect()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 13), reason="sqlite3 deprecates these in 3.13")
+def test_sqlites_own_deprecation_warnings_still_name_the_callers_line(sqlite_module):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sqlite_module.connect(":memory:", 5.0).close()  # a positional timeout
+    assert caught
+    assert {(w.category, w.filename) for w in caught} == {(DeprecationWarning, __file__)}

@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import importlib.abc
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +77,10 @@ def authorize(
 def _guarded(original: Callable[..., Any], default_factory: object) -> Callable[..., Any]:
     @functools.wraps(original)
     def connect(*args: Any, **kwargs: Any) -> Any:
-        connection = original(*args, **kwargs)
+        if len(args) > 1:  # Python 3.13 deprecates these: its warning must name the caller
+            connection = _warning_at_caller(original, args, kwargs)
+        else:
+            connection = original(*args, **kwargs)
         factory = args[_FACTORY] if len(args) > _FACTORY else kwargs.get("factory")
         if factory is None or factory is default_factory:
             connection.set_authorizer(authorize)
@@ -84,6 +88,18 @@ def _guarded(original: Callable[..., Any], default_factory: object) -> Callable[
 
     setattr(connect, _MARK, True)
     return connect
+
+
+def _warning_at_caller(original: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    """``original(*args, **kwargs)``, the warnings it gives re-issued at the wrapper's caller
+    (sqlite3's C code names the frame that called it: the wrapper's, not the user's, and a
+    filter by module would no longer match)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        connection = original(*args, **kwargs)
+    for warning in caught:
+        warnings.warn(warning.message, warning.category, stacklevel=3)
+    return connection
 
 
 def patch(module: ModuleType, late: bool = False) -> None:

@@ -74,7 +74,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         # reap what earlier sessions left behind; problems go to the warnings summary (no
         # test's warnings catch them)
         for problem in state.dirs.start_session():
-            session.config.issue_config_time_warning(pytest.PytestWarning(problem), 2)
+            try:
+                session.config.issue_config_time_warning(pytest.PytestWarning(problem), 2)
+            except pytest.PytestWarning as error:  # -W error: the session fails with it
+                state.report.errors.append(f"{type(error).__name__}: {error}")
         state.guard.start_watching("session" if distributed else "per-test")
         install_watch_hooks(session.config, state.guard, state.report)
     if not distributed:  # this process runs tests: a serial session or an xdist worker
@@ -107,7 +110,11 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
         return (yield)
     finally:
         state = state_of(session.config)
-        state.report.violations.extend(state.guard.end_of_tests())
+        for violation in state.guard.end_of_tests():
+            if violation.phase == "session":
+                state.report.violations.append(violation)
+            else:  # a test the session stopped in: its phase never got its verdict
+                state.report.note_violations(violation.test, [violation])
 
 
 # -- reporting ---------------------------------------------------------------------------

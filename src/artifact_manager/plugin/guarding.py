@@ -297,9 +297,11 @@ class GuardSession:
             audit.arm(self.checker)
 
     def end_of_tests(self) -> list[Violation]:
-        """The run loop ended: disarm; the violations recorded since the last test."""
+        """The run loop ended: disarm; the violations not judged yet. Those recorded since
+        the last test, and those of a test the session stopped in (``pytest.exit``, Ctrl-C:
+        its phase never got its verdict) — never dropped."""
         audit.disarm()
-        return self.checker.take(phase="session") if self.checker.violations else []
+        return self.checker.take() if self.checker.violations else []
 
     def after_phase(
         self, item: pytest.Item, report: pytest.TestReport, exempt: bool

@@ -124,6 +124,7 @@ class ArtifactReport:
             "tests": [asdict(r) for r in self.records.values()],
             "violations": [v.as_dict() for v in self.violations],
             "reaped": sorted(self.reaped),
+            "errors": list(self.errors),
         }
 
     def write(self, path: Path, run: dict[str, Any]) -> None:

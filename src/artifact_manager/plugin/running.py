@@ -83,9 +83,13 @@ class RunHooks:
                 state.guard.leave(nodeid)
                 with_files = with_files or state.report.has_violations(nodeid)
             finished = state.lifecycle.finish(item, with_files=with_files)
+            outcome = finished.outcome
             if state.dirs.errors:  # -W error made a warning about its dir an error
                 _fail_teardown(report, state.dirs.take_errors())
-            state.report.add(nodeid, finished.outcome, finished.record, finished.duration)
+                outcome = "failed"  # as pytest counts it (an error at teardown)
+                if finished.record is not None:
+                    finished.record.outcome = outcome
+            state.report.add(nodeid, outcome, finished.record, finished.duration)
             if finished.claimed:
                 attach(item, report, finished, junitxml=self._junitxml)
         return report

@@ -126,13 +126,6 @@ class SessionState:
                 workeroutput[PAYLOAD_KEY] = self.report.payload()
         else:
             self.dirs.finish_shared(self.report.shared_roots, any_failed=self.report.any_failed)
-            run = run_identity(config, self.session) if self.settings.reports_files else {}
-            if self.settings.report_path is not None:
-                self.report.write(self.settings.report_path, run)
-            if self.settings.html_path is not None:
-                from artifact_manager.reporting import write_html
-
-                write_html(self.report.to_json(run), self.settings.html_path)
             # A worker keeps its session locks until its process exits: the controller takes
             # them over in pytest_testnodedown first, so this session's shared dirs never look
             # dead to another session's reaper before the controller has kept or removed them.
@@ -140,10 +133,18 @@ class SessionState:
         for error in self.dirs.close_trash():
             self.dirs.warn(error)
         # Warnings -W error made errors with no test to fail: the session fails with them
-        # (a worker's go to the controller, whose summary lists them).
+        # (a worker's go to the controller, whose summary and reports list them).
         self.report.errors.extend(self.dirs.take_errors())
         if workeroutput is not None:
             workeroutput[PAYLOAD_KEY]["errors"] = self.report.errors
+        if not self.is_worker:  # the reports last: they include the errors above
+            run = run_identity(config, self.session) if self.settings.reports_files else {}
+            if self.settings.report_path is not None:
+                self.report.write(self.settings.report_path, run)
+            if self.settings.html_path is not None:
+                from artifact_manager.reporting import write_html
+
+                write_html(self.report.to_json(run), self.settings.html_path)
 
     def finish_crashed(self, nodeid: str) -> None:
         """Controller: the xdist worker running ``nodeid`` died. Its dir (in the configured

@@ -240,4 +240,5 @@ def merge_reports(
         "tests": tests,
         "violations": violations,
         "reaped": [path for s in shards for path in s.reaped],
+        "errors": [str(e) for report in reports for e in report.get("errors") or []],
     }

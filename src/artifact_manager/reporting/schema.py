@@ -218,7 +218,13 @@ def _problems(data: Mapping[str, Any]) -> Iterator[str]:
     ``tests[3].files[0] is not an object``."""
     if not isinstance(data.get("run", {}), dict):
         yield "run is not an object"
-    for key, kind in (("violations", dict), ("reaped", str), ("warnings", str), ("shards", dict)):
+    for key, kind in (
+        ("violations", dict),
+        ("reaped", str),
+        ("warnings", str),
+        ("shards", dict),
+        ("errors", str),
+    ):
         yield from _list_problems(data, key, kind, key)
     for index, test in enumerate(data["tests"]):
         yield from _test_problems(test, f"tests[{index}]")
