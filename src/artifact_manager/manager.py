@@ -427,19 +427,44 @@ class ArtifactManager:
                 "is not a count",
                 "pass a whole number >= 0",
             )
-        from artifact_manager.storage.retention import read_shared_session, session_is_live
+        from artifact_manager.storage.locks import is_held
+        from artifact_manager.storage.retention import (
+            _session_lock_path,
+            read_shared_session,
+            session_is_live,
+        )
 
         tests_root = self.layout.tests_root
+
+        def in_use(root: Path) -> bool:
+            """What the real run leaves alone, told without writing anything (the dry run may
+            look at a read-only tree; ``session_is_live`` opens the session lock for writing
+            and removes a dead session's)."""
+            if is_held(lock_path_for(root)):
+                return True
+            shared_by = read_shared_session(root)
+            if shared_by is None:
+                return False
+            session_lock = _session_lock_path(tests_root, shared_by)
+            try:
+                return is_held(session_lock)
+            except ArtifactPathError:  # as session_is_live: a planted symlink proves nothing,
+                return not os.path.islink(session_lock)  # an unreadable lock may be live
+
         removed = []
         errors = RemovalErrors(on_error)
         for name in old_dirs(tests_root, keep_recent, skip=is_internal_name):
             root = tests_root / name
+            if dry_run:
+                if not in_use(root):
+                    removed.append(name)
+                continue
             try:
                 with acquire(lock_path_for(root), timeout=0, owner="cleanup_old_tests"):
                     shared_by = read_shared_session(root)
                     if shared_by is not None and session_is_live(tests_root, shared_by):
                         continue  # a running session's shared dir: in use between its tests
-                    if dry_run or errors.remove(remove_tree, root):
+                    if errors.remove(remove_tree, root):
                         removed.append(name)
             except ArtifactLockTimeout:
                 continue

@@ -145,3 +145,84 @@ def test_read_only_dirs_inside_the_tree_are_removed_and_nothing_outside_is_touch
         assert (outside / "keep.tsv").read_text() == "production"
     finally:
         outside.chmod(0o755)
+
+
+def tree_state(root):
+    """Every path under ``root`` with its kind, mode and mtime: what a write would change."""
+    state = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            path = os.path.join(dirpath, name)
+            info = os.lstat(path)
+            state[os.path.relpath(path, root)] = (stat.S_IFMT(info.st_mode), info.st_mtime_ns)
+    return state
+
+
+def dry_run_tree(data_root):
+    """Old test dirs: ``busy`` (its lock held by the caller), ``idle`` (never locked),
+    ``idle-locked`` (a lock file nobody holds), ``live-shared`` (a running session's shared
+    dir) and ``dead-shared`` (a dead session's, its lock file left behind)."""
+    from artifact_manager.storage.retention import hold_session, write_shared_session
+
+    tests_root = data_root / "ensembl" / "GRCh37" / "spliceai_eval" / "tests"
+    for name in ["busy", "dead-shared", "idle", "idle-locked", "live-shared"]:
+        (tests_root / name).mkdir(parents=True)
+    acquire(lock_path_for(tests_root / "idle-locked"), timeout=0, owner="a test").release()
+    write_shared_session(tests_root / "live-shared", "live-session")
+    write_shared_session(tests_root / "dead-shared", "dead-session")
+    hold_session(tests_root, "dead-session").release()  # its lock file stays, unheld
+    busy = acquire(lock_path_for(tests_root / "busy"), timeout=0, owner="a running test")
+    return tests_root, [busy, hold_session(tests_root, "live-session")]
+
+
+def test_a_dry_run_writes_nothing_and_leaves_out_the_dirs_in_use(data_root):
+    tests_root, locks = dry_run_tree(data_root)
+    (tests_root / ".artifacts.locks" / "idle-locked.lock").unlink()
+    os.rmdir(tests_root / "idle-locked")
+    (tests_root / "never-locked").mkdir()
+    before = tree_state(data_root)
+    manager = ArtifactManager(ArtifactConfig(mode="production", data_root=data_root))
+    try:
+        assert sorted(manager.cleanup_old_tests(keep_recent=0, dry_run=True)) == [
+            "dead-shared",
+            "idle",
+            "never-locked",
+        ]
+    finally:
+        for lock in locks:
+            lock.release()
+    assert tree_state(data_root) == before  # no lock file made, the dead session's not removed
+
+
+def test_a_dry_run_on_a_read_only_mount_answers_as_on_a_writable_one(data_root):
+    """A real read-only bind mount (as root, in a private mount namespace): the dry run
+    neither crashes nor changes its answer, and still leaves out the dirs in use."""
+    _, locks = dry_run_tree(data_root)
+    before = tree_state(data_root)
+    code = (
+        "import sys\nfrom pathlib import Path\n"
+        "from artifact_manager import ArtifactConfig, ArtifactManager\n"
+        "m = ArtifactManager(ArtifactConfig(mode='production', data_root=Path(sys.argv[1])))\n"
+        "print(' '.join(sorted(m.cleanup_old_tests(keep_recent=0, dry_run=True))))\n"
+    )
+    # $0 the data root, $1 python, $2 the code; 97: no read-only bind mount to be had here
+    mount = (
+        'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" || exit 97; '
+        '! touch "$0/probe" 2>/dev/null || exit 97; exec "$1" -c "$2" "$0"'
+    )
+    try:
+        if os.geteuid() != 0 or shutil.which("unshare") is None:
+            pytest.skip("needs root and unshare for a read-only bind mount")
+        done = subprocess.run(
+            ["unshare", "-m", "sh", "-c", mount, str(data_root), sys.executable, code],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        for lock in locks:
+            lock.release()
+    if done.returncode == 97 or "unshare:" in done.stderr:
+        pytest.skip(f"no read-only bind mount here: {done.stderr.strip()}")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "dead-shared idle idle-locked\n", "")
+    assert tree_state(data_root) == before

@@ -26,7 +26,7 @@ from artifact_manager.errors import ArtifactLockTimeout, ArtifactPathError
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["HeldLock", "acquire", "read_holder"]
+__all__ = ["HeldLock", "acquire", "is_held", "read_holder"]
 
 _POLL_MIN = 0.005
 _POLL_MAX = 0.1
@@ -164,3 +164,40 @@ def acquire(lock_path: Path, *, timeout: float, owner: str, shared: bool = False
     if sys.platform == "win32":  # pragma: no cover
         return _acquire_filelock(lock_path, timeout, owner, shared)
     return _acquire_flock(lock_path, timeout, owner, shared)
+
+
+def is_held(lock_path: Path) -> bool:
+    """True if some process holds the lock at ``lock_path`` now; writes nothing, waits never.
+
+    For a dry run on what may be a read-only tree: a lock file that does not exist is not
+    held (nothing is created); one that exists is opened read-only and locked exclusively,
+    without waiting, and let go at once (the ``flock`` that :func:`acquire` takes, so a shared
+    holder counts too). The answer may be stale the moment it is given.
+
+    Raises:
+        ArtifactPathError: if a symlink was planted at the lock path (as :func:`acquire`), or
+            the lock file cannot be opened to tell.
+    """
+    if sys.platform == "win32":  # pragma: no cover - filelock removes its file on release
+        return os.path.lexists(lock_path)
+    try:
+        fd = os.open(lock_path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ArtifactPathError(
+                str(lock_path), "lock file is a symlink", "remove the symlink; it was not followed"
+            ) from None
+        raise ArtifactPathError(
+            str(lock_path),
+            f"cannot be opened to tell whether it is held ({error.strerror})",
+            "make it readable, or remove it if no process is using the dir",
+        ) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing the only descriptor also releases a lock just taken
+    return False
