@@ -283,10 +283,10 @@ def _clean(args: argparse.Namespace, manager: ArtifactManager) -> int:
 def _versions(args: argparse.Namespace, manager: ArtifactManager) -> int:
     names = manager.list_versions()
     latest = problem = None
-    if (manager.get_artifacts_dir() / "latest").is_symlink():
+    if os.path.lexists(manager.get_artifacts_dir() / "latest"):
         try:
             latest = manager.resolve_version().name
-        except ArtifactError as error:  # a dangling or misplaced pointer: a finding
+        except ArtifactError as error:  # dangling, misplaced, or a real dir or file: a finding
             problem = str(error)
     lines = [f"{name}{'  <- latest' if name == latest else ''}" for name in names] or [
         "(no versions)"

@@ -194,6 +194,24 @@ def test_versions_with_a_dangling_latest_is_a_problem(root, production, capsys):
     assert "re-publish" in data["latest_error"]
 
 
+@pytest.mark.parametrize(("kind", "what"), [("dir", "a real dir"), ("file", "a file")])
+def test_versions_with_a_real_latest_is_a_problem(root, production, capsys, kind, what):
+    name = production.publish_version()
+    latest = production.get_artifacts_dir() / "latest"
+    latest.unlink()
+    latest.mkdir() if kind == "dir" else latest.write_text("x")
+    code, out, err = run(capsys, "--root", str(root), "versions")
+    assert (code, out) == (ExitCode.PROBLEMS_FOUND, f"{name}\n")
+    assert err == (
+        f"artifact-manager: error: {str(latest)!r}: is {what}, not a version pointer; move it"
+        " aside; 'latest' must be the symlink publish_version() manages\n"
+    )
+    code, out, _ = run(capsys, "--root", str(root), "versions", "--json")
+    data = json.loads(out)
+    assert (code, data["versions"], data["latest"]) == (ExitCode.PROBLEMS_FOUND, [name], None)
+    assert data["latest_error"] == err.removeprefix("artifact-manager: error: ").strip()
+
+
 def test_clean_dry_run_leaves_out_what_the_real_run_leaves_alone(root, capsys):
     from artifact_manager.layout import lock_path_for
     from artifact_manager.storage.locks import acquire

@@ -78,11 +78,43 @@ def test_unknown_version_lists_the_known_ones(production):
         production.resolve_version("../meta_models")
 
 
-def test_a_real_latest_dir_is_not_replaced(production):
+def make_latest(path, kind):
+    if kind == "dir":
+        path.mkdir()
+        (path / "mine.txt").write_text("someone's")
+    else:
+        path.write_text("someone's")
+
+
+@pytest.mark.parametrize(("kind", "what"), [("dir", "a real dir"), ("file", "a file")])
+def test_a_real_latest_is_refused_before_any_version_is_made(production, kind, what):
     production.write_table(DF, "t.tsv")
-    (production.get_artifacts_dir() / "latest").mkdir()
-    with pytest.raises(ArtifactPathError, match="move it aside"):
+    first = production.publish_version()
+    root = production.get_artifacts_dir()
+    latest = root / "latest"
+    latest.unlink()
+    make_latest(latest, kind)
+    before = sorted(os.listdir(root))
+    with pytest.raises(ArtifactPathError) as caught:
         production.publish_version()
+    assert str(caught.value) == (
+        f"{str(latest)!r}: is {what}, not a version pointer; move it aside; 'latest' must be"
+        " the symlink publish_version() manages"
+    )
+    assert sorted(os.listdir(root)) == before  # no v2_..., no staging dir left behind
+    assert production.list_versions() == [first]
+    assert not latest.is_symlink()
+    assert (latest / "mine.txt" if kind == "dir" else latest).read_text() == "someone's"
+
+
+@pytest.mark.parametrize(("kind", "what"), [("dir", "a real dir"), ("file", "a file")])
+def test_resolving_a_real_latest_says_what_it_is(production, kind, what):
+    latest = production.get_artifacts_dir(create=True) / "latest"
+    make_latest(latest, kind)
+    with pytest.raises(ArtifactPathError) as caught:
+        production.resolve_version()
+    assert str(caught.value).startswith(f"{str(latest)!r}: is {what}, not a version pointer; ")
+    assert "does not exist" not in str(caught.value)
 
 
 def test_a_latest_link_leading_out_is_refused(production, tmp_path):

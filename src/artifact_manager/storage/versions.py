@@ -50,14 +50,27 @@ def _make_read_only(root: Path) -> None:
         os.chmod(dirpath, _READ_ONLY_DIR)
 
 
+def _not_a_pointer(latest: Path) -> ArtifactPathError | None:
+    """The error for a ``latest`` that exists but is not a symlink; None if it is one or absent."""
+    try:
+        mode = os.lstat(latest).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(mode):
+        return None
+    what = "a real dir" if stat.S_ISDIR(mode) else "a file"
+    return ArtifactPathError(
+        str(latest),
+        f"is {what}, not a version pointer",
+        "move it aside; 'latest' must be the symlink publish_version() manages",
+    )
+
+
 def _swap_latest(root: Path, target: str) -> None:
     latest = root / LATEST
-    if latest.exists() and not latest.is_symlink():
-        raise ArtifactPathError(
-            str(latest),
-            "is a real dir or file, not a version pointer",
-            "move it aside; 'latest' must be the symlink publish_version() manages",
-        )
+    error = _not_a_pointer(latest)
+    if error is not None:  # checked before publishing too; this is in case one appeared since
+        raise error
     link = temp_path_for(root / LATEST)
     os.symlink(target, link, target_is_directory=True)
     try:
@@ -77,6 +90,9 @@ def publish(root: Path, *, today: date | None = None) -> str:
         )
     stamp = (today or date.today()).strftime("%Y%m%d")
     with acquire(root / VERSIONS_LOCK, timeout=_LOCK_TIMEOUT, owner="publishing a version"):
+        error = _not_a_pointer(root / LATEST)
+        if error is not None:  # refused before a version dir is made: nothing is left behind
+            raise error
         numbers = [version_number(name) or 0 for name in list_versions(root)]
         name = f"v{max(numbers, default=0) + 1}_{stamp}"
         staging = temp_path_for(root / name)
@@ -141,6 +157,9 @@ def resolve(root: Path, version: str = LATEST) -> Path:
     if version == LATEST:
         target = resolve_pointer(root, LATEST)
         if target is None:
+            error = _not_a_pointer(root / LATEST)
+            if error is not None:
+                raise error
             raise ArtifactPathError(str(root / LATEST), "does not exist", "publish a version first")
         return target
     if version_number(version) is not None and os.path.islink(root / version):
