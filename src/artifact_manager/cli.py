@@ -242,7 +242,8 @@ def _validate(args: argparse.Namespace, manager: ArtifactManager) -> int:
     artifacts_dir = manager.get_artifacts_dir()
     if not os.path.isdir(artifacts_dir):
         # Nothing to compare: saying "ok" would vouch for artifacts that are not there.
-        _print(args, {"missing_dir": str(artifacts_dir), "ok": False}, [])
+        empty: dict[str, Any] = {"missing": [], "modified": [], "unlisted": []}
+        _print(args, {**empty, "ok": False, "missing_dir": str(artifacts_dir)}, [])
         print(
             f"artifact-manager: error: no artifacts dir {str(artifacts_dir)!r}: nothing was written"
             " there (or --source/--build/--base-model/--test-name name another)",

@@ -175,8 +175,8 @@ def test_validate_of_an_artifacts_dir_that_is_not_there_is_a_problem_not_ok(data
     code, out, _ = run(capsys, "--root", str(data_root), "validate", "--json")
     assert (code, json.loads(out)) == (
         ExitCode.PROBLEMS_FOUND,
-        {"missing_dir": str(missing), "ok": False},
-    )
+        {"missing": [], "modified": [], "unlisted": [], "ok": False, "missing_dir": str(missing)},
+    )  # the keys of every validate --json, and the one that says why it is not ok
 
 
 def test_versions_with_a_dangling_latest_is_a_problem(root, production, capsys):
