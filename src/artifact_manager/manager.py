@@ -429,9 +429,9 @@ class ArtifactManager:
             )
         from artifact_manager.storage.locks import is_held
         from artifact_manager.storage.retention import (
-            _session_lock_path,
             read_shared_session,
             session_is_live,
+            session_lock_path,
         )
 
         tests_root = self.layout.tests_root
@@ -445,7 +445,7 @@ class ArtifactManager:
             shared_by = read_shared_session(root)
             if shared_by is None:
                 return False
-            session_lock = _session_lock_path(tests_root, shared_by)
+            session_lock = session_lock_path(tests_root, shared_by)
             try:
                 return is_held(session_lock)
             except ArtifactPathError:  # as session_is_live: a planted symlink proves nothing,

@@ -50,6 +50,7 @@ __all__ = [
     "read_shared_session",
     "reap",
     "session_is_live",
+    "session_lock_path",
     "write_shared_session",
 ]
 
@@ -133,7 +134,8 @@ def read_shared_session(root: Path) -> str | None:
         return handle.read(256).decode("utf-8", "replace").strip() or None
 
 
-def _session_lock_path(tests_root: Path, session_id: str) -> Path:
+def session_lock_path(tests_root: Path, session_id: str) -> Path:
+    """The lock that session ``session_id`` holds in ``tests_root`` while it runs."""
     return tests_root / _LOCKS_DIRNAME / f"{_SESSION_LOCK_PREFIX}{session_id}.lock"
 
 
@@ -141,7 +143,7 @@ def hold_session(tests_root: Path, session_id: str) -> HeldLock:
     """Mark ``session_id`` live in ``tests_root`` until the lock is released (or the process
     dies). Every process of a session holds it, so the session stays live while any runs."""
     return acquire(
-        _session_lock_path(tests_root, session_id),
+        session_lock_path(tests_root, session_id),
         timeout=-1,  # an exclusive holder only ever tests a dead session's lock, briefly
         owner=f"pytest session {session_id}",
         shared=True,
@@ -156,7 +158,7 @@ def session_is_live(tests_root: Path, session_id: str) -> bool:
     """
     if sys.platform == "win32":  # pragma: no cover - no shared locks: assume live
         return True
-    path = _session_lock_path(tests_root, session_id)
+    path = session_lock_path(tests_root, session_id)
     try:
         fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC)
     except FileNotFoundError:
