@@ -245,11 +245,13 @@ def test_sqlite_attach_elsewhere_read_only_or_disarmed_is_allowed(sqlite_module,
         db.execute(f"ATTACH 'file:{data}/ro.db?mode=ro' AS ro")
         db.execute(f"ATTACH '{tmp_path}/other.db' AS other")
         db.execute("ATTACH ':memory:' AS m")
+        db.execute(f"ATTACH 'file:{data}/shared?mode=memory&cache=shared' AS named_memory")
         db.execute(f"VACUUM INTO '{tmp_path}/copy.db'")
         db.execute("VACUUM")  # attaches a temporary database ('')
     db.execute(f"ATTACH '{data}/later.db' AS later")  # no test running: not the guard's
     db.close()
     assert guard.violations == []
+    assert sorted(p.name for p in data.iterdir()) == ["later.db", "ro.db"]
 
 
 def test_a_connection_factory_of_the_users_keeps_its_own_authorizer(sqlite_module, armed, tmp_path):

@@ -309,13 +309,14 @@ def _move(guard: Checker, args: tuple[Any, ...]) -> None:
 
 def sqlite_file(database: str) -> str | None:
     """The file sqlite may write for ``database`` as ``sqlite3.connect`` and ``ATTACH`` take
-    it (a path or a ``file:`` URI), or None: in memory, a temporary database (``""``),
-    read-only (``mode=ro``)."""
+    it (a path or a ``file:`` URI), or None: in memory (``:memory:``, ``mode=memory``), a
+    temporary database (``""``), read-only (``mode=ro``)."""
     if not database or database == ":memory:":
         return None
     if database.startswith("file:"):
         parts = urlsplit(database)
-        if parse_qs(parts.query).get("mode", [""])[0] == "ro" or parts.path in ("", ":memory:"):
+        mode = parse_qs(parts.query).get("mode", [""])[0]
+        if mode in ("ro", "memory") or parts.path in ("", ":memory:"):
             return None
         return unquote(parts.path)  # as sqlite reads it: file:/d%61ta is /data
     return database
