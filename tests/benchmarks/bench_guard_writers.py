@@ -38,7 +38,7 @@ import polars
 import pyarrow.parquet
 
 def test_nothing_installed():
-    assert not any(type(f).__name__ == "_PatchAfterImport" for f in sys.meta_path)
+    assert not any(type(f).__name__ == "PatchAfterImport" for f in sys.meta_path)
     for writer in (pyarrow.parquet.write_table, polars.DataFrame.write_parquet):
         assert not getattr(writer, "__artifact_manager_guarded__", False)
 """

@@ -17,8 +17,11 @@ INSTALLED = """
 import sys
 
 def finder_installed():  # the writers' own finder, or the one that loads them on first use
-    names = {"_PatchAfterImport", "_FirstImport"}
-    return any(type(f).__name__ in names for f in sys.meta_path)
+    writers = sys.modules.get("artifact_manager.guard.writers")
+    return any(
+        type(f).__name__ == "_FirstImport" or (writers is not None and f is writers._finder)
+        for f in sys.meta_path
+    )
 
 def guarded(function):
     return getattr(function, "__artifact_manager_guarded__", False)
@@ -175,7 +178,7 @@ import pytest
 pytest.main(["--help"])
 from artifact_manager.guard import audit
 
-finder = any(type(f).__name__ in {"_PatchAfterImport", "_FirstImport"} for f in sys.meta_path)
+finder = any(type(f).__name__ in {"PatchAfterImport", "_FirstImport"} for f in sys.meta_path)
 print("INSTALLED", audit._installed, finder)
 """
 

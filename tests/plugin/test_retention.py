@@ -555,6 +555,15 @@ def _chattr(flag: str, path: os.PathLike[str] | str) -> bool:
     return done.returncode == 0
 
 
+def _require_chattr(where: os.PathLike[str]) -> None:
+    """Skip unless the immutable attribute can be set in ``where`` (the inner tests set it)."""
+    probe = os.path.join(where, "chattr-probe")
+    os.mkdir(probe)
+    if not _chattr("+i", probe):
+        pytest.skip("chattr +i is not available here (needs root and a file system with it)")
+    _chattr("-i", probe)
+
+
 def test_an_undeletable_left_over_dir_is_a_warning_and_the_rest_is_reaped(
     pytester, tests_root, test_dirs
 ):
@@ -600,11 +609,7 @@ KEEP_FAILS = """
 def test_a_keep_marker_that_cannot_be_written_is_a_warning_and_the_session_goes_on(
     pytester, tests_root, test_dirs
 ):
-    probe = pytester.path / "probe"
-    probe.mkdir()
-    if not _chattr("+i", probe):
-        pytest.skip("chattr +i is not available here (needs root and a file system with it)")
-    _chattr("-i", probe)
+    _require_chattr(pytester.path)
     pytester.makepyfile(test_keep=KEEP_FAILS)
     root = tests_root / dir_of("test_keep.py::test_a_locked_root")
     try:
@@ -632,11 +637,7 @@ def test_under_w_error_a_keep_marker_that_cannot_be_written_is_the_tests_error(
 ):
     """Where warnings are errors the warning is raised: it becomes the error of the test's
     teardown (as pytest makes a warning raised there), not an INTERNALERROR."""
-    probe = pytester.path / "probe"
-    probe.mkdir()
-    if not _chattr("+i", probe):
-        pytest.skip("chattr +i is not available here (needs root and a file system with it)")
-    _chattr("-i", probe)
+    _require_chattr(pytester.path)
     pytester.makepyfile(test_keep=KEEP_FAILS)
     root = tests_root / dir_of("test_keep.py::test_a_locked_root")
     try:
@@ -665,11 +666,7 @@ def test_under_w_error_a_passed_tests_teardown_error_is_its_outcome_in_the_repor
     pytester, tests_root
 ):
     """pytest counts the teardown error; the JSON report must not say the test passed."""
-    probe = pytester.path / "probe"
-    probe.mkdir()
-    if not _chattr("+i", probe):
-        pytest.skip("chattr +i is not available here (needs root and a file system with it)")
-    _chattr("-i", probe)
+    _require_chattr(pytester.path)
     pytester.makepyfile(
         test_keep="""
         import subprocess
@@ -714,11 +711,7 @@ def test_under_w_error_a_trash_that_cannot_be_emptied_fails_the_session(
             subprocess.run(["chattr", "+i", str(test_artifacts_dir / "sub")], check=True)
         """
     )
-    probe = pytester.path / "probe"
-    probe.mkdir()
-    if not _chattr("+i", probe):
-        pytest.skip("chattr +i is not available here (needs root and a file system with it)")
-    _chattr("-i", probe)
+    _require_chattr(pytester.path)
     try:
         for xdist in ([], ["-n", "1"]):
             result = pytester.runpytest(

@@ -32,18 +32,16 @@ one opened before the session started.
 from __future__ import annotations
 
 import functools
-import importlib.abc
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from artifact_manager.errors import ProductionWriteError
 from artifact_manager.guard import audit
-from artifact_manager.guard.rebinding import rebind_elsewhere
+from artifact_manager.guard.patching import PatchAfterImport, rebind_elsewhere
 
 if TYPE_CHECKING:
-    from importlib.machinery import ModuleSpec
     from types import ModuleType
 
 __all__ = ["authorize", "install", "patch"]
@@ -120,41 +118,7 @@ def patch(module: ModuleType, late: bool = False) -> None:
         rebind_elsewhere({id(original): (original, guarded)}, module)
 
 
-class _PatchAfterImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself; wraps the loader of ``sqlite3`` so it is patched once loaded (one
-    string comparison per import)."""
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
-        if fullname != "sqlite3":
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None:
-                spec.loader = _PatchingLoader(spec.loader)
-                return spec
-        return None
-
-
-class _PatchingLoader(importlib.abc.Loader):
-    def __init__(self, loader: importlib.abc.Loader) -> None:
-        self._loader = loader
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        self._loader.exec_module(module)
-        patch(module)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._loader, name)
-
-
-_finder = _PatchAfterImport()
+_finder = PatchAfterImport({"sqlite3": patch})
 
 
 def install() -> None:
@@ -163,5 +127,4 @@ def install() -> None:
     module = sys.modules.get("sqlite3")
     if module is not None:
         patch(module, late=True)
-    if _finder not in sys.meta_path:
-        sys.meta_path.insert(0, _finder)
+    _finder.install()

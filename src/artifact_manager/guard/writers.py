@@ -27,17 +27,16 @@ from __future__ import annotations
 
 import functools
 import importlib.abc
-import importlib.machinery
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from artifact_manager.guard import audit
+from artifact_manager.guard.patching import PatchAfterImport, rebind_elsewhere
 from artifact_manager.guard.policy import as_path
-from artifact_manager.guard.rebinding import rebind_elsewhere
 
 __all__ = [
     "Library",
@@ -227,41 +226,9 @@ def _stand_in(module: ModuleType, name: str, base: type) -> type:
     return stand_in
 
 
-class _PatchAfterImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself; wraps the loader of a listed module so it is patched once loaded."""
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in _libraries:
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None and spec.loader is not None:
-                spec.loader = _PatchingLoader(spec.loader, _libraries[fullname])
-                return spec
-        return None
-
-
-class _PatchingLoader(importlib.abc.Loader):
-    def __init__(self, loader: importlib.abc.Loader, library: Library) -> None:
-        self._loader = loader
-        self._library = library
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        self._loader.exec_module(module)
-        patch_module(module, self._library)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._loader, name)
-
-
-_finder = _PatchAfterImport()
+#: Module name -> what patches it (its library's wrappers), filled by install().
+_patchers: dict[str, Callable[[ModuleType], None]] = {}
+_finder = PatchAfterImport(_patchers)
 
 
 def install(libraries: Iterable[Library]) -> importlib.abc.MetaPathFinder:
@@ -270,10 +237,10 @@ def install(libraries: Iterable[Library]) -> importlib.abc.MetaPathFinder:
     for library in libraries:
         for name in library.modules:
             _libraries.setdefault(name, library)
+            _patchers.setdefault(name, functools.partial(patch_module, library=_libraries[name]))
     for name, library in _libraries.items():
         module = sys.modules.get(name)
         if module is not None:
             patch_module(module, library, late=True)
-    if _finder not in sys.meta_path:
-        sys.meta_path.insert(0, _finder)
+    _finder.install()
     return _finder
