@@ -42,6 +42,9 @@ class Violation:
     fixture: str = ""  # the fixture being set up or torn down, if any
     fixture_phase: str = ""  # "setup" or "teardown" of ``fixture`` ("" when there is none)
     thread: str = ""  # the thread that wrote, when it is not the one running the tests
+    #: Where that thread was started (``in the call of <test>``), when known (Python 3.12+)
+    #: and not where it wrote.
+    thread_started: str = ""
 
     @property
     def culprit(self) -> str:
@@ -72,7 +75,7 @@ class Violation:
     def from_dict(cls, raw: Mapping[str, Any]) -> Violation:
         """The violation :meth:`as_dict` gave ``raw`` (a missing field reads ``?``, a missing
         fixture field empty)."""
-        optional = ("fixture", "fixture_phase", "thread")
+        optional = ("fixture", "fixture_phase", "thread", "thread_started")
         return cls(
             **{f.name: str(raw.get(f.name, "" if f.name in optional else "?")) for f in fields(cls)}
         )
@@ -86,14 +89,18 @@ class Violation:
     def where(self) -> str:
         """``in the call of <test>``, ``in the teardown of fixture 'x' (...) (while tearing
         down <test>)``; a session-level violation's culprit says it all. A write from a
-        thread other than the tests' adds ``, from thread 'name'`` (a thread an earlier test
-        left running writes while another test runs: the name says whose it may be)."""
+        thread other than the tests' adds ``, from thread 'name'``, and where that thread was
+        started if it was elsewhere (a thread an earlier test left running writes while another
+        test runs): ``, from thread 'name' (started in the call of <test>)``."""
         if self.phase == "session":
             where = self.culprit
         else:
             phase = (self.fixture_phase or "setup") if self.fixture else self.phase
             where = in_phase(phase, self.culprit)
-        return f"{where}, from thread {self.thread!r}" if self.thread else where
+        if not self.thread:
+            return where
+        started = f" (started {self.thread_started})" if self.thread_started else ""
+        return f"{where}, from thread {self.thread!r}{started}"
 
     def error(self) -> ProductionWriteError:
         return ProductionWriteError(self.culprit, self.path, self.operation, REMEDY)

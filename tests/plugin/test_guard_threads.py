@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import sys
+
 import pytest
+
+#: Python 3.12+ raises an audit event as a thread starts: the guard says where it started.
+KNOWS_STARTS = sys.version_info >= (3, 12)
+
+
+def _started(where: str) -> str:
+    """What a violation's line adds after the thread's name, on this Python."""
+    return f" (started {where})" if KNOWS_STARTS else ""
+
 
 LATE_WRITER = """
     import threading
@@ -63,10 +75,11 @@ def test_a_write_between_tests_is_stopped_and_blamed_on_no_test(pytester, produc
     result = pytester.runpytest_subprocess("-p", "no:randomly", *_same_process(plugin_args))
     result.assert_outcomes(passed=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    started = _started("in the setup of test_late.py::test_a")
     result.stdout.fnmatch_lines(
         [
             f"*blocked: * {target} (no test (between tests, after test_late.py::test_a),"
-            " from thread 'late-writer')*"
+            f" from thread 'late-writer'{started})*"
         ]
     )
     assert not target.exists()
@@ -95,14 +108,84 @@ DURING_NEXT = """
 
 
 def test_a_thread_writing_during_another_test_is_named(pytester, production, plugin_args):
-    """Which test started a thread is not known (no audit event for it before Python 3.13):
-    the test running when it writes fails, and the failure names the thread."""
+    """The test running when a thread writes fails (a pool's thread started in one test may
+    be working for the next), and the failure names the thread; from Python 3.12 also where
+    it was started, in the line and in the JSON report."""
     target = production / "late.tsv"
     pytester.makepyfile(test_late=DURING_NEXT.format(target=str(target)))
-    result = pytester.runpytest_subprocess("-p", "no:randomly", *_same_process(plugin_args))
+    result = pytester.runpytest_subprocess(
+        "-p", "no:randomly", "--artifacts-report=report.json", *_same_process(plugin_args)
+    )
     result.assert_outcomes(passed=1, failed=1)
+    started = _started("in the call of test_late.py::test_a")
     result.stdout.fnmatch_lines(
-        [f"*blocked: * {target} (in the call of test_late.py::test_b, from thread 'late-writer')*"]
+        [
+            f"*blocked: * {target} (in the call of test_late.py::test_b,"
+            f" from thread 'late-writer'{started})*"
+        ]
+    )
+    assert not target.exists()
+    report = json.loads((pytester.path / "report.json").read_text())
+    [violation] = [v for t in report["tests"] for v in t["violations"]]
+    assert violation["test"] == "test_late.py::test_b"
+    assert violation["thread"] == "late-writer"
+    assert violation["thread_started"] == (
+        "in the call of test_late.py::test_a" if KNOWS_STARTS else ""
+    )
+
+
+THREAD_STARTS_THREAD = """
+    import threading
+
+    GO = threading.Event()
+    THREADS = []
+
+
+    def test_a():
+        def write_later():
+            GO.wait(30)
+            open({target!r}, "w").write("late")
+
+        def starter():
+            THREADS.append(threading.Thread(target=write_later, name="grandchild"))
+            THREADS[-1].start()
+
+        first = threading.Thread(target=starter, name="child")
+        first.start()
+        first.join(30)
+
+
+    def test_b():
+        GO.set()
+        THREADS[0].join(30)
+
+
+    def test_c():
+        def write_now():
+            open({target!r}, "w").write("own")
+
+        own = threading.Thread(target=write_now, name="own")
+        own.start()
+        own.join(30)
+"""
+
+
+def test_a_thread_started_by_a_thread_is_said_to_come_from_the_first_ones_test(
+    pytester, production
+):
+    """A thread started by a thread of test_a says test_a's call; a thread that writes in
+    the phase that started it adds nothing (the line already says where)."""
+    target = production / "late.tsv"
+    pytester.makepyfile(test_late=THREAD_STARTS_THREAD.format(target=str(target)))
+    result = pytester.runpytest_subprocess("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=2)
+    started = _started("in the call of test_late.py::test_a")
+    result.stdout.fnmatch_lines(
+        [
+            f"*blocked: * {target} (in the call of test_late.py::test_b,"
+            f" from thread 'grandchild'{started})*",
+            f"*blocked: * {target} (in the call of test_late.py::test_c, from thread 'own')*",
+        ]
     )
     assert not target.exists()
 

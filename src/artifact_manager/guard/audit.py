@@ -20,6 +20,7 @@ import os
 import stat
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,13 @@ class Checker:
         #: The thread that runs the tests (made where the session starts, as pytest does):
         #: a violation from any other is said to come from that thread, by name.
         self.test_thread = threading.get_ident()
+        #: Where each ``threading.Thread`` started while armed was started (``in the call of
+        #: <test>``), from the audit event Python 3.12+ raises as a thread starts; a thread
+        #: another thread started inherits that one's. Only said, never blamed: a pool's
+        #: thread started in one test may well be working for the next.
+        self.thread_origins: weakref.WeakKeyDictionary[threading.Thread, str] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def enter(self, test: str, phase: str) -> None:
         """Attribute what follows to ``phase`` of ``test``; resolved dirs are checked again
@@ -76,6 +84,15 @@ class Checker:
         self.test = test
         self.phase = phase
         self.resolver.new_phase()
+
+    def thread_starting(self, thread: threading.Thread) -> None:
+        """Note where ``thread`` (about to start) is being started."""
+        if threading.get_ident() == self.test_thread:
+            origin = self._where()
+        else:
+            origin = self.thread_origins.get(threading.current_thread(), "")
+        if origin:
+            self.thread_origins[thread] = origin
 
     def check(
         self,
@@ -110,13 +127,24 @@ class Checker:
         from artifact_manager.violations import Violation
 
         fixture, fixture_phase = self.locate_fixture() if self.locate_fixture else ("", "")
-        thread = "" if threading.get_ident() == self.test_thread else _thread_name()
+        thread = origin = ""
+        if threading.get_ident() != self.test_thread:
+            thread = _thread_name()
+            origin = self.thread_origins.get(threading.current_thread(), "")
+            if origin == self._where():
+                origin = ""  # started where it wrote: nothing to add
         violation = Violation(
-            self.test, self.phase, real, operation, layer, fixture, fixture_phase, thread
+            self.test, self.phase, real, operation, layer, fixture, fixture_phase, thread, origin
         )
         with self._lock:
             self.violations.append(violation)
         raise violation.error()
+
+    def _where(self) -> str:
+        """``in the call of <test>``; empty between tests."""
+        from artifact_manager.violations import PHASES, in_phase
+
+        return in_phase(self.phase, self.test) if self.phase in PHASES else ""
 
     def take(self, test: str | None = None, phase: str | None = None) -> list[Violation]:
         """Remove and return the violations of ``test``/``phase`` (all when None)."""
@@ -292,6 +320,14 @@ def _link(guard: Checker, args: tuple[Any, ...]) -> None:
             guard.check(path, operation, follow=follow)
 
 
+def _thread_start(guard: Checker, args: tuple[Any, ...]) -> None:
+    """``threading.Thread.start`` (Python 3.12+): the thread's ``_bootstrap`` is the function
+    started; where the thread was started is noted, to be named if it writes."""
+    thread = getattr(args[0], "__self__", None) if args else None
+    if isinstance(thread, threading.Thread):
+        guard.thread_starting(thread)
+
+
 def _spawn(guard: Checker, args: tuple[Any, ...]) -> None:
     """A child process may change where paths lead (``ln -s``): forget what was learnt."""
     guard.resolver.forget()
@@ -364,6 +400,8 @@ _HANDLERS: dict[str, Callable[[Checker, tuple[Any, ...]], None]] = {
     "mmap.__new__": _mmap,
     "os.setxattr": _checker("set an extended attribute on"),
     "os.removexattr": _checker("remove an extended attribute of"),
+    "_thread.start_new_thread": _thread_start,  # Python 3.12
+    "_thread.start_joinable_thread": _thread_start,  # Python 3.13+
     "subprocess.Popen": _spawn,
     "os.system": _spawn,
     "os.posix_spawn": _spawn,
