@@ -8,6 +8,11 @@ against what no Python hook can avoid:
 
 - ``none``: no hook (what a session with the guard off pays);
 - ``builtin``: a C builtin as the hook (``operator.is_``: no Python frame, no work);
+- ``pyfunc``: the smallest useful Python hook (``def h(event, args)`` that looks the event
+  up in a dict and returns): the price of a Python frame per event;
+- ``partial``: a C-level dispatch that still does work per event,
+  ``functools.partial(setattr, sink)`` (no Python frame; each event sets an attribute named
+  after it): what a hook that avoids the frame but not the work would cost;
 - ``guard``: the guard's own hook (``artifact_manager.guard.audit``), installed as the
   plugin installs it.
 
@@ -22,6 +27,7 @@ event is the difference divided by the difference in events, less the loop's own
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -33,6 +39,17 @@ import operator, sys, time
 mode, count = sys.argv[1], int(sys.argv[2])
 if mode == "builtin":
     sys.addaudithook(operator.is_)
+elif mode == "pyfunc":
+    WATCHED = {"open": 1}
+    def hook(event, args):
+        if event not in WATCHED:
+            return
+    sys.addaudithook(hook)
+elif mode == "partial":
+    import functools
+    class Sink:
+        pass
+    sys.addaudithook(functools.partial(setattr, Sink()))
 elif mode == "guard":
     from artifact_manager.guard import audit
     audit.install()
@@ -42,7 +59,10 @@ for _ in range(count):
     id(obj)
 print(time.perf_counter() - start)
 """
-MODES = ("none", "builtin", "guard")
+MODES = ("none", "builtin", "pyfunc", "partial", "guard")
+# One hash seed: with random ones the hooks' dict lookups land differently from one run to
+# the next, and the counts moved by up to ~1,000 instructions an event (Python 3.13).
+ENV = {**os.environ, "PYTHONHASHSEED": "0"}
 
 
 def instructions(mode: str, count: int) -> int:
@@ -60,6 +80,7 @@ def instructions(mode: str, count: int) -> int:
         capture_output=True,
         text=True,
         check=True,
+        env=ENV,
     )
     found = re.search(r"Collected : (\d+)", done.stderr)
     if found is None:
@@ -69,7 +90,11 @@ def instructions(mode: str, count: int) -> int:
 
 def seconds(mode: str, count: int) -> float:
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, str(count)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", CHILD, mode, str(count)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ENV,
     )
     return float(done.stdout)
 
