@@ -164,3 +164,26 @@ def test_a_symlink_named_like_a_version_is_refused(production, tmp_path):
     with pytest.raises(ArtifactPathError, match="is a symlink, not a version dir"):
         production.resolve_version("v9_20240101")
     assert "v9_20240101" not in production.list_versions()
+
+
+@pytest.mark.parametrize("spelt", ["absolute", "dot-relative", "a link to a link"])
+def test_checkpoint_pointers_made_by_hand_resolve(production, spelt):
+    # `ln -sfn "$PWD/v1.0" latest` and `ln -s ./v1.0 stable` are how people make them; the
+    # seed returned models/latest for those, so they must not be refused as leading out.
+    models = production.get_model_checkpoint_dir("v1.0", create=True).parent
+    if spelt == "absolute":
+        os.symlink(os.path.abspath(models / "v1.0"), models / "latest")
+    elif spelt == "dot-relative":
+        os.symlink("./v1.0", models / "latest")
+    else:
+        os.symlink("v1.0", models / "stable")
+        os.symlink("stable", models / "latest")
+    assert production.get_model_checkpoint_dir("latest") == models / "v1.0"
+
+
+def test_a_pointer_leading_to_a_dir_in_another_folder_is_still_refused(production, tmp_path):
+    models = production.get_model_checkpoint_dir("v1.0", create=True).parent
+    (models / "v1.0" / "inner").mkdir()
+    os.symlink("v1.0/inner", models / "latest")
+    with pytest.raises(ArtifactPathError, match="not a version dir beside it"):
+        production.get_model_checkpoint_dir("latest")

@@ -126,7 +126,11 @@ def _writable_again(root: Path) -> None:
 
 
 def resolve_pointer(root: Path, name: str) -> Path | None:
-    """If ``root/name`` is a symlink naming a dir in ``root``, that dir; None if no symlink.
+    """If ``root/name`` is a symlink leading to a dir in ``root``, that dir; None if no symlink.
+
+    The link may be spelt as ``publish_version`` makes it (``v2_20260101``) or as people make
+    one by hand (``./v1.0``, ``"$PWD/v1.0"``, a link to such a link): what counts is where it
+    leads, a real dir directly in ``root``.
 
     Raises:
         ArtifactPathError: if the link leads anywhere but a dir directly in ``root``.
@@ -135,13 +139,14 @@ def resolve_pointer(root: Path, name: str) -> Path | None:
     if not link.is_symlink():
         return None
     target = os.readlink(link)
-    if "/" in target or "\\" in target or target in ("", ".", "..") or not _real_dir(root / target):
+    leads_to = os.path.realpath(link)
+    if os.path.dirname(leads_to) != os.path.realpath(root) or not _real_dir(Path(leads_to)):
         raise ArtifactPathError(
             str(link),
             f"points to {target!r}, not a version dir beside it",
             "re-publish, or point it at a dir in the same folder",
         )
-    return root / target
+    return root / os.path.basename(leads_to)
 
 
 def _real_dir(path: Path) -> bool:
