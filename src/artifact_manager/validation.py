@@ -26,6 +26,9 @@ COMPONENT_MAX_BYTES = DEFAULT_NAME_MAX - len(".lock")
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")  # never starts with the reserved prefix
+# Format characters (zero-width spaces and joiners, direction overrides) and line or paragraph
+# separators: a name holding one looks like another name, and would make a second tree.
+_INVISIBLE = frozenset(("Cf", "Zl", "Zp"))
 _RESERVED = (
     f"starts with {INTERNAL_PREFIX!r}, a prefix reserved for the manager's own files "
     "(locks, trash, keep markers)"
@@ -54,8 +57,18 @@ def component_problem(value: object) -> str | None:
     if value.startswith(INTERNAL_PREFIX):
         return _RESERVED
     for ch in value:
-        if unicodedata.category(ch) == "Cc":
+        category = unicodedata.category(ch)
+        if category == "Cc":
             return f"contains the control character {ch!r}"
+        if category in _INVISIBLE:
+            name = unicodedata.name(ch, "unnamed")
+            return f"contains the invisible character U+{ord(ch):04X} ({name})"
+    if value != value.strip():
+        return "starts or ends with whitespace"
+    if not unicodedata.is_normalized("NFC", value):
+        nfc = unicodedata.normalize("NFC", value)
+        # Both spelt out: printed, the two look the same.
+        return f"is not in Unicode's NFC form ({value!a}; in NFC it is {nfc!a})"
     size = len(value.encode("utf-8", "surrogatepass"))
     if size > COMPONENT_MAX_BYTES:
         return _too_long(value, size)

@@ -71,6 +71,13 @@ def test_generated_names_are_unique_across_processes_started_in_the_same_second(
     assert len(set(names)) == len(names)
 
 
+@pytest.mark.parametrize(
+    "value", ["GRCh38 patch 13", "\u00e9t\u00e9", "\u0645\u0635\u062f\u0631", "x-1.2_b"]
+)
+def test_names_with_inner_spaces_accents_or_other_scripts_are_fine(value):
+    assert ArtifactConfig(build=value).build == value
+
+
 def test_generated_name_is_a_valid_test_name():
     ArtifactConfig(test_name=generate_test_name())
 
@@ -86,6 +93,13 @@ BAD_COMPONENTS = [
     pytest.param("a\x00b", "control character", id="nul"),
     pytest.param("a\nb", "control character", id="newline"),
     pytest.param("a\x1bb", "control character", id="escape"),
+    pytest.param("GRCh38 ", "starts or ends with whitespace", id="trailing-space"),
+    pytest.param("\tGRCh38", "control character", id="leading-tab"),
+    pytest.param("\u00a0GRCh38", "starts or ends with whitespace", id="leading-nbsp"),
+    pytest.param("a\u200bb", "U+200B (ZERO WIDTH SPACE)", id="zero-width-space"),
+    pytest.param("\u202eevil", "U+202E (RIGHT-TO-LEFT OVERRIDE)", id="rtl-override"),
+    pytest.param("a\u2028b", "U+2028 (LINE SEPARATOR)", id="line-separator"),
+    pytest.param("e\u0301", "NFC form ('e\\u0301'; in NFC it is '\\xe9')", id="not-nfc"),
     pytest.param(3, "must be a string", id="not-a-string"),
     pytest.param(".artifacts.locks", "reserved", id="reserved-locks"),
     pytest.param(".artifacts.trash", "reserved", id="reserved-trash"),
