@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from urllib.parse import unquote_to_bytes
 
 import pytest
 
@@ -122,3 +124,79 @@ def test_a_browser_renders_the_preview_and_runs_the_filter(pytester, browser):
     assert "GENE1-9" in dom  # the preview, as the browser parsed it
     assert "3 of 3 shown" in dom  # the filter box's script ran
     browser.screenshot(page_path)
+
+
+def test_a_file_name_that_is_not_utf8_is_shown_escaped_and_linked(
+    pytester, plugin_args, html_report
+):
+    pytester.makepyfile(
+        test_bytes="""
+        import os
+
+        def test_bytes(test_artifacts_dir):
+            with open(os.fsencode(test_artifacts_dir) + b"/caf\\xe9.tsv", "wb") as f:
+                f.write(b"a\\n1\\n")
+        """
+    )
+    try:
+        (pytester.path / os.fsdecode(b"probe-\xe9")).touch()
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system takes only names that are valid UTF-8")
+    result = pytester.runpytest(
+        *plugin_args,
+        "--keep-artifacts",
+        "--artifacts-html=out/r.html",
+        "--artifacts-report=out/r.json",
+    )
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+    page_path = pytester.path / "out" / "r.html"
+    page = page_path.read_text(encoding="utf-8")
+    assert "meta_models/predictions/caf\\xe9.tsv" in html_report.text(page)
+    (link,) = (link for link in html_report.links(page) if link.endswith(".tsv"))
+    assert link.endswith("/caf%E9.tsv")
+    target = page_path.parent / os.fsdecode(unquote_to_bytes(link))
+    assert target.read_bytes() == b"a\n1\n"
+    # The JSON report is UTF-8 with no lone surrogates; reading it back gives the real name.
+    raw = (pytester.path / "out" / "r.json").read_bytes()
+    assert "\\ud" not in raw.decode("utf-8")
+    (entry,) = json.loads(raw)["tests"][0]["files"]
+    assert entry["name"] == "meta_models/predictions/caf\\xe9.tsv"
+    assert bytes.fromhex(entry["name_hex"]) == b"meta_models/predictions/caf\xe9.tsv"
+    again = page_path.with_name("again.html")
+    assert main(["report", "--html", str(again), str(page_path.with_suffix(".json"))]) == 0
+    assert again.read_text(encoding="utf-8") == page
+
+
+def test_a_test_that_crashed_its_worker_counts_as_failed_with_its_kept_files(pytester, html_report):
+    pytester.makepyfile(
+        test_crash="""
+        import os
+
+        def test_z_crash(test_artifacts_dir):  # sorts last by name
+            (test_artifacts_dir / "partial.tsv").write_text("a\\n1\\n")
+            os._exit(3)
+
+        def test_ok(test_artifacts_dir):
+            (test_artifacts_dir / "ok.tsv").write_text("a\\n1\\n")
+        """
+    )
+    result = pytester.runpytest(
+        "-n", "2", "--keep-artifacts=failed", "--artifacts-html=out/r.html",
+        "--artifacts-report=out/r.json",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1, failed=1)
+    report = json.loads((pytester.path / "out" / "r.json").read_text())
+    crashed = next(t for t in report["tests"] if t["nodeid"] == "test_crash.py::test_z_crash")
+    assert (crashed["outcome"], crashed["kept"], crashed["size"]) == ("crashed", True, 4)
+    assert [f["name"] for f in crashed["files"]] == ["meta_models/predictions/partial.tsv"]
+    page_path = pytester.path / "out" / "r.html"
+    page = page_path.read_text()
+    assert "<title>Test artifacts: 2 test(s), 1 failed</title>" in page
+    section = page[page.index('<details class="test crashed"') :]
+    assert section.index(" open>") < section.index("</summary>")  # opened, listed first
+    assert page.index("test_crash.py::test_z_crash") < page.index("test_crash.py::test_ok")
+    assert 'data-outcome="crashed" data-failed="1"' in section  # the "failed" filter shows it
+    assert '<option value="failed">failed</option>' in page
+    targets = html_report.assert_links_resolve(page_path)
+    assert any(t.name == "partial.tsv" for t in targets)

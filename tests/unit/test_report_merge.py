@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +190,16 @@ GOOD_TEST = {"nodeid": "t::x", "test_root": "/r", "files": [], "violations": []}
         ({"tests": [GOOD_TEST], "violations": ["x"]}, "violations[0] is not an object"),
         ({"tests": [GOOD_TEST], "reaped": "abc"}, "reaped is not a list"),
         ({"schema_version": 2, "run": "x", "tests": []}, "run is not an object"),
+        ({"run": {"split": 3}, "tests": []}, "run.split is not an object or null"),
+        ({"run": {"ci": ["GITHUB_SHA"]}, "tests": []}, "run.ci is not an object or null"),
+        (
+            {"tests": [], "shards": [{"label": "a", "report": "a.json", "run": {"ci": "x"}}]},
+            "shards[0].run.ci is not an object or null",
+        ),
+        (
+            {"tests": [{**GOOD_TEST, "files": [{"name": "a", "name_hex": "caf"}]}]},
+            "tests[0].files[0].name_hex is not a name's bytes in hex",
+        ),
         ({"tests": ["t::x"]}, "tests[0] is not an object"),
         ({"tests": [{"test_root": "/r"}]}, "tests[0] has no nodeid"),
         ({"tests": [{**GOOD_TEST, "size": "big"}]}, "tests[0].size is not an integer"),
@@ -305,3 +316,21 @@ def test_the_cli_refuses_a_report_given_twice_and_warns_of_mixed_versions(tmp_pa
     warning = "the shards ran different plugin versions (0.2.0: shard-1; 9.9.9: shard-2)"
     assert f"artifact-manager: warning: {warning}\n" in capsys.readouterr().err
     assert warning in (tmp_path / "x.html").read_text()
+
+
+def test_a_file_name_that_is_not_utf8_is_written_shown_and_read_back_exact(tmp_path):
+    name = os.fsdecode(b"meta_models/caf\xe9.tsv")  # a lone surrogate for the byte 0xe9
+    test = _test("t::x", "passed", "t1", tmp_path / "t-1")
+    test["files"] = [{"name": name, "size": 4, "sha256": ""}]
+    violation = {"test": "t::x", "phase": "call", "path": f"/p/{name}", "operation": "write"}
+    report = _report("a", "t0", test)
+    report["violations"] = [{**violation, "layer": "detected"}]
+    path = _write(tmp_path / "r.json", report)
+    text = path.read_bytes().decode("utf-8")  # valid UTF-8 ...
+    assert "\\ud" not in text  # ... with no lone surrogate escapes (strict readers refuse them)
+    written = json.loads(text)
+    assert written["tests"][0]["files"][0]["name"] == "meta_models/caf\\xe9.tsv"
+    assert written["tests"][0]["files"][0]["name_hex"] == b"meta_models/caf\xe9.tsv".hex()
+    assert written["violations"][0]["path"] == "/p/meta_models/caf\\xe9.tsv"
+    (back,) = read_report(path)["tests"]
+    assert back["files"] == [{"name": name, "size": 4, "sha256": ""}]

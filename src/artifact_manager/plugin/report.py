@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
@@ -80,9 +81,16 @@ class ArtifactReport:
     def any_failed(self) -> bool:
         return "failed" in self.outcomes.values()
 
-    # -- xdist round trip (plain JSON-able values only) ----------------------------------
+    # -- xdist round trip ------------------------------------------------------------------
 
     def payload(self) -> dict[str, Any]:
+        """What a worker sends the controller: its report as JSON text (and its shared roots,
+        which the controller takes over). Text, because execnet sends only strings that are
+        valid UTF-8, and a file name that is not holds lone surrogates (as
+        :func:`os.fsdecode` gives them); JSON's ``\\udcXX`` escapes carry them over."""
+        return {"json": json.dumps(self._payload()), "shared_roots": sorted(self.shared_roots)}
+
+    def _payload(self) -> dict[str, Any]:
         return {
             "records": [asdict(r) for r in self.records.values()],
             "outcomes": self.outcomes,
@@ -96,9 +104,12 @@ class ArtifactReport:
             "errors": self.errors,
         }
 
-    def merge(self, payload: dict[str, Any]) -> None:
+    def merge(self, sent: dict[str, Any]) -> None:
+        """Take in a worker's :meth:`payload`."""
         from artifact_manager.plugin.records import ArtifactRecord
         from artifact_manager.violations import Violation
+
+        payload: dict[str, Any] = json.loads(sent["json"])
 
         self.outcomes.update(payload.get("outcomes", {}))
         for raw in payload.get("records", []):

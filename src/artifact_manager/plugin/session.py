@@ -121,10 +121,7 @@ class SessionState:
         self.report.reaped.extend(self.dirs.reaped)
         self.report.shared_roots.update(self.dirs.shared_roots)
         workeroutput = getattr(config, "workeroutput", None) if self.is_worker else None
-        if self.is_worker:
-            if workeroutput is not None:
-                workeroutput[PAYLOAD_KEY] = self.report.payload()
-        else:
+        if not self.is_worker:
             self.dirs.finish_shared(self.report.shared_roots, any_failed=self.report.any_failed)
             # A worker keeps its session locks until its process exits: the controller takes
             # them over in pytest_testnodedown first, so this session's shared dirs never look
@@ -135,8 +132,8 @@ class SessionState:
         # Warnings -W error made errors with no test to fail: the session fails with them
         # (a worker's go to the controller, whose summary and reports list them).
         self.report.errors.extend(self.dirs.take_errors())
-        if workeroutput is not None:
-            workeroutput[PAYLOAD_KEY]["errors"] = self.report.errors
+        if workeroutput is not None:  # a worker hands its report to the controller
+            workeroutput[PAYLOAD_KEY] = self.report.payload()
         if not self.is_worker:  # the reports last: they include the errors above
             run = run_identity(config, self.session) if self.settings.reports_files else {}
             if self.settings.report_path is not None:
@@ -148,15 +145,24 @@ class SessionState:
 
     def finish_crashed(self, nodeid: str) -> None:
         """Controller: the xdist worker running ``nodeid`` died. Its dir (in the configured
-        layout: a marker's layout is unknown here) is kept or removed as a failed test's."""
+        layout: a marker's layout is unknown here) is kept or removed as a failed test's. A
+        kept one's files are listed when a report is asked for, as a finished test's are
+        (the keep marker, written after a finished test's files are listed, is left out of
+        them and of the size); a removed one's are not: the worker that would have listed
+        them is gone."""
         from artifact_manager.layout import Layout
         from artifact_manager.naming import nodeid_to_test_name
         from artifact_manager.plugin.records import ArtifactRecord
+        from artifact_manager.storage.checksum import sha256_file
         from artifact_manager.storage.cleanup import tree_files
+        from artifact_manager.storage.retention import KEEP_MARKER
 
         test_name = nodeid_to_test_name(nodeid)
         root = self.settings.tests_root / test_name
         kept = self.dirs.finish_crashed(root, nodeid)
+        entries = [f for f in tree_files(root) if f.name != KEEP_MARKER] if kept else []
+        listed = entries if self.settings.reports_files else []
+        files = [{"name": f.name, "size": f.size, "sha256": sha256_file(f.path)} for f in listed]
         record = ArtifactRecord(
             nodeid=nodeid,
             test_name=test_name,
@@ -164,7 +170,8 @@ class SessionState:
             test_root=str(root),
             outcome="crashed",
             kept=kept,
-            size=sum(f.size for f in tree_files(root)) if kept else 0,
+            size=sum(f.size for f in entries),
+            files=files,
         )
         self.report.add(nodeid, "failed", record)
 

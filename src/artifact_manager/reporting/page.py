@@ -7,7 +7,9 @@ together as one CI artifact and still work. A file is linked and previewed only 
 dir was kept and the file is still there with the size the report recorded; files of removed
 dirs are listed without either. The manager's own files (manifest, locks: ``.artifacts.*``) are
 left out. Every value from the report (node ids, paths, file names,
-cell values, polars' messages) is escaped.
+cell values, polars' messages) is escaped. A name that is not valid UTF-8 (a file a test
+named with arbitrary bytes: Python holds its undecodable bytes as lone surrogates) is shown
+with those bytes as ``\\xe9`` escapes, and linked by its real bytes (``%E9``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from artifact_manager.reporting.previews import (
     TablePreview,
     preview_file,
 )
+from artifact_manager.reporting.schema import shown_text
 from artifact_manager.reporting.sizes import format_size
 from artifact_manager.storage.atomic import replace_text
 from artifact_manager.storage.retention import KeepMarker
@@ -41,11 +44,13 @@ __all__ = ["format_size", "render_html", "write_html"]
 PREVIEW_ROWS = 10
 #: Characters of the sha256 shown (the full digest is in the cell's title).
 SHORT_SHA = 12
-_RANK = {"failed": 0, "error": 0}
+#: Outcomes shown first, open, counted as failed and under the "failed" filter: a test that
+#: crashed its xdist worker (``crashed``) failed as much as one that raised.
+_RANK = {"failed": 0, "error": 0, "crashed": 0}
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(shown_text(str(value)), quote=True)
 
 
 @dataclass(frozen=True)
@@ -59,12 +64,12 @@ class _File:
 
 def _href(path: Path, page_dir: Path) -> str:
     """``path`` as a URL relative to the page's dir (percent-encoded, so ``#``, ``?``, ``%``
-    and spaces in names stay part of the path)."""
+    and spaces in names stay part of the path; a name's bytes that are not UTF-8 too)."""
     try:
         relative = os.path.relpath(path, page_dir)
     except ValueError:  # another drive (Windows): no relative form
         return path.as_uri()
-    return quote(Path(relative).as_posix())
+    return quote(os.fsencode(Path(relative).as_posix()))
 
 
 def _unchanged(path: Path, size: int) -> bool:
@@ -256,7 +261,8 @@ def _test(test: Mapping[str, Any], page_dir: Path, rows: int, holders: _Holders)
     opened = " open" if outcome in _RANK or violations else ""
     parts = [
         f'<details class="test {_e(outcome)}{" violated" if violations else ""}" '
-        f'data-outcome="{_e(outcome)}" data-nodeid="{_e(test.get("nodeid") or "")}" '
+        f'data-outcome="{_e(outcome)}" data-failed="{int(outcome in _RANK)}" '
+        f'data-nodeid="{_e(test.get("nodeid") or "")}" '
         f'data-shard="{_e(test.get("shard") or "")}" '
         f'data-violations="{len(violations)}"{opened}>',
         _summary(test, len(violations)),
@@ -287,7 +293,10 @@ def _header(
     outcomes = sorted(counts, key=lambda o: (_RANK.get(o, 2), o))
     totals = ", ".join(f"{counts[o]} {o}" for o in outcomes) or "none"
     kept = sum(1 for t in tests if t.get("kept"))
-    options = "".join(f'<option value="{_e(o)}">{_e(o)}</option>' for o in outcomes)
+    menu = list(outcomes)
+    if "failed" not in menu and any(o in _RANK for o in menu):  # "failed" lists them all
+        menu.insert(0, "failed")
+    options = "".join(f'<option value="{_e(o)}">{_e(o)}</option>' for o in menu)
     if violations:
         options += '<option value="violations">with guard violations</option>'
     flagged = ' class="violated"' if violations else ""
@@ -343,7 +352,7 @@ def _shard_row(shard: Mapping[str, Any], page_dir: Path) -> str:
     report = Path(str(shard.get("report") or ""))
     if report.is_file():
         href = _href(Path(os.path.abspath(report)), page_dir)
-        link = f'<a href="{_e(href)}">{_e(unquote(href))}</a>'
+        link = f'<a href="{_e(href)}">{_e(unquote(href, errors="surrogateescape"))}</a>'
     else:
         link = f"<code>{_e(report)}</code>"
     reaped = len(shard.get("reaped") or [])
@@ -402,7 +411,7 @@ def render_html(report: Mapping[str, Any], page: Path, *, rows: int = PREVIEW_RO
     tests = _sorted_tests(list(report.get("tests") or []))
     session_violations = list(report.get("violations") or [])
     violations = len(session_violations) + sum(len(t.get("violations") or []) for t in tests)
-    failed = sum(1 for t in tests if t.get("outcome") == "failed")
+    failed = sum(1 for t in tests if t.get("outcome") in _RANK)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -448,7 +457,7 @@ main,section{padding:8px 16px}
 #shown{color:#57606a;margin-left:8px}
 details.test{background:#fff;border:1px solid #d0d7de;border-left:6px solid #8c959f;
 border-radius:6px;margin:8px 0}
-details.test.failed{border-left-color:#cf222e}
+details.test.failed,details.test.error,details.test.crashed{border-left-color:#cf222e}
 details.test.passed{border-left-color:#1a7f37}
 details.test.skipped{border-left-color:#bf8700}
 details.test.violated{outline:2px solid #cf222e}
@@ -456,7 +465,7 @@ summary{cursor:pointer;padding:6px 10px}
 .body{padding:0 12px 10px}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;color:#fff;background:#8c959f;
 font-size:12px;font-weight:600}
-.badge.failed,.badge.violated{background:#cf222e}
+.badge.failed,.badge.error,.badge.crashed,.badge.violated{background:#cf222e}
 .badge.passed{background:#1a7f37}
 .badge.skipped{background:#bf8700}
 .duration,.kept,.dir,.shape,.none{color:#57606a}
@@ -495,7 +504,8 @@ n=document.getElementById("shown"),tests=document.querySelectorAll("details.test
 function apply(){var t=q.value.toLowerCase(),w=o.value,h=s?s.value:"",c=0;
 for(var i=0;i<tests.length;i++){var e=tests[i],d=e.dataset;
 var ok=(!t||d.nodeid.toLowerCase().indexOf(t)>=0)&&
-(!w||(w==="violations"?d.violations!=="0":d.outcome===w))&&(!h||d.shard===h);
+(!w||(w==="violations"?d.violations!=="0":w==="failed"?d.failed==="1":d.outcome===w))&&
+(!h||d.shard===h);
 e.hidden=!ok;if(ok)c++;}
 n.textContent=c+" of "+tests.length+" shown";}
 q.addEventListener("input",apply);o.addEventListener("change",apply);

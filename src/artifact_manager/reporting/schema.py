@@ -14,6 +14,12 @@ Each test records its dirs twice: absolute (``test_root``, ``artifacts_dir``, wh
 the machine that ran it) and relative to the report's own dir (``from_report``). Reading a
 report back (:func:`read_report`) puts the dirs where the relative form says, so a report
 downloaded beside its uploaded dirs points at the downloaded copies.
+
+The report is valid UTF-8 JSON with no lone surrogates, which strict JSON readers refuse. A
+file name that is not valid UTF-8 (Python holds its undecodable bytes as lone surrogates, as
+:func:`os.fsdecode` gives them) is written as its shown form (``caf\\xe9.tsv``) in ``name``
+with its exact bytes in ``name_hex``; :func:`read_report` gives the real name back. Any other
+such string (a path in a violation) is written in its shown form only.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ __all__ = [
     "read_report",
     "report_json",
     "schema_version",
+    "shown_text",
     "utc_timestamp",
     "write_report",
 ]
@@ -73,8 +80,44 @@ def _relative(path: str, start: Path) -> str:
         return os.path.abspath(path)
 
 
+def _is_unicode(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_text(text: str) -> str:
+    """``text`` as valid Unicode: the undecodable bytes of a name that is not valid UTF-8
+    (held as lone surrogates, as :func:`os.fsdecode` gives them) as ``\\xe9`` escapes."""
+    if _is_unicode(text):
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name makes (read from a JSON escape)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _unicode_only(value: Any) -> Any:
+    """``value`` with every string (keys too) in its :func:`shown_text` form."""
+    if isinstance(value, str):
+        return shown_text(value)
+    if isinstance(value, dict):
+        return {shown_text(str(k)): _unicode_only(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_unicode_only(v) for v in value]
+    return value
+
+
 def _with_relative_name(file: Mapping[str, Any], start: Path) -> dict[str, Any]:
     name = str(file.get("name"))
+    if not _is_unicode(name):
+        # Not valid UTF-8: the bytes go in name_hex (and no from_report: an absolute name
+        # of another root is then looked for where it was).
+        return {**file, "name": shown_text(name), "name_hex": os.fsencode(name).hex()}
     if not os.path.isabs(name) or os.path.isabs(relative := _relative(name, start)):
         return dict(file)
     return {**file, "from_report": relative}
@@ -85,7 +128,10 @@ def _with_relative_dirs(test: Mapping[str, Any], start: Path) -> dict[str, Any]:
     relative = {k: _relative(str(test[k]), start) for k in DIR_KEYS if test.get(k)}
     # A dir on another drive has no relative form: left out, the absolute path stands.
     entry["from_report"] = {k: v for k, v in relative.items() if not os.path.isabs(v)}
-    if any(os.path.isabs(str(f.get("name"))) for f in test.get("files") or []):
+    if any(
+        os.path.isabs(str(f.get("name"))) or not _is_unicode(str(f.get("name")))
+        for f in test.get("files") or []
+    ):
         # Files of the test's other roots (another layout) are named by absolute path.
         entry["files"] = [_with_relative_name(f, start) for f in test["files"]]
     attempts = test.get("other_attempts")
@@ -107,7 +153,7 @@ def report_json(report: Mapping[str, Any], path: Path) -> str:
         elif key == "shards":  # a merge: each shard's report, relative to this one
             value = [{**shard, "report": _relative(shard["report"], start)} for shard in value]
         document.setdefault(key, value)
-    return json.dumps(document, indent=2) + "\n"
+    return json.dumps(_unicode_only(document), indent=2) + "\n"
 
 
 def write_report(report: Mapping[str, Any], path: Path) -> None:
@@ -129,16 +175,20 @@ def _relocated(test: Mapping[str, Any], start: Path) -> dict[str, Any]:
         for key in DIR_KEYS:
             if isinstance(relative.get(key), str):
                 entry[key] = os.path.normpath(start / relative[key])
-    entry["files"] = [
-        {**f, "name": os.path.normpath(start / f["from_report"])}
-        if isinstance(f.get("from_report"), str)
-        else f
-        for f in test.get("files") or []
-    ]
+    entry["files"] = [_relocated_file(f, start) for f in test.get("files") or []]
     attempts = test.get("other_attempts")
     if isinstance(attempts, list):
         entry["other_attempts"] = [_relocated(a, start) for a in attempts if isinstance(a, dict)]
     return entry
+
+
+def _relocated_file(file: Mapping[str, Any], start: Path) -> Mapping[str, Any]:
+    if isinstance(file.get("name_hex"), str):  # a name that is not valid UTF-8: its bytes
+        real = {k: v for k, v in file.items() if k != "name_hex"}
+        return {**real, "name": os.fsdecode(bytes.fromhex(file["name_hex"]))}
+    if isinstance(file.get("from_report"), str):
+        return {**file, "name": os.path.normpath(start / file["from_report"])}
+    return file
 
 
 #: Types of a test entry's fields (each optional, but ``nodeid``).
@@ -199,8 +249,20 @@ def _test_problems(test: object, at: str) -> Iterator[str]:
     for index, item in enumerate(test.get("files") or []):
         if isinstance(item, dict) and not isinstance(item.get("size", 0), int):
             yield f"{at}.files[{index}].size is not an integer"
+        if isinstance(item, dict) and not _is_hex(item.get("name_hex", "")):
+            yield f"{at}.files[{index}].name_hex is not a name's bytes in hex"
     for index, attempt in enumerate(test.get("other_attempts") or []):
         yield from _test_problems(attempt, f"{at}.other_attempts[{index}]")
+
+
+def _is_hex(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        bytes.fromhex(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _list_problems(owner: Mapping[str, Any], key: str, kind: type, at: str) -> Iterator[str]:
@@ -213,11 +275,19 @@ def _list_problems(owner: Mapping[str, Any], key: str, kind: type, at: str) -> I
             yield f"{at}[{index}] is not {'an object' if kind is dict else 'a string'}"
 
 
+def _run_problems(run: Mapping[str, Any], at: str) -> Iterator[str]:
+    for key in ("split", "ci"):  # read by key when a page or a merge names a shard's part
+        if run.get(key) is not None and not isinstance(run[key], dict):
+            yield f"{at}.{key} is not an object or null"
+
+
 def _problems(data: Mapping[str, Any]) -> Iterator[str]:
     """What makes ``data`` not a report this package can render or merge, e.g.
     ``tests[3].files[0] is not an object``."""
     if not isinstance(data.get("run", {}), dict):
         yield "run is not an object"
+    else:
+        yield from _run_problems(data.get("run") or {}, "run")
     for key, kind in (
         ("violations", dict),
         ("reaped", str),
@@ -237,6 +307,8 @@ def _problems(data: Mapping[str, Any]) -> Iterator[str]:
         if not isinstance(shard.get("label"), str) or not isinstance(shard.get("report"), str):
             yield f"shards[{index}] has no label or report"
         yield from _field_problems(shard, f"shards[{index}]", _SHARD_FIELDS)
+        if isinstance(shard.get("run"), dict):
+            yield from _run_problems(shard["run"], f"shards[{index}].run")
         for key, kind in (("violations", dict), ("reaped", str)):
             yield from _list_problems(shard, key, kind, f"shards[{index}].{key}")
 
