@@ -117,8 +117,9 @@ class ArtifactManager:
             # hook (testmode.RootClaimer; the pytest plugin locks and empties the dir on first
             # use). One key per dir, however it was spelt (relative, a symlinked parent); a
             # tests root that is itself a symlink is refused first (never emptied through).
+            # The spelling is kept too: reports name the dir's files by it.
             refuse_linked_tests_root(root.parent)
-            forced.claim_root(Path(os.path.realpath(root.parent)) / root.name)
+            forced.claim_root(Path(os.path.realpath(root.parent)) / root.name, spelling=root)
 
     def __repr__(self) -> str:
         return f"ArtifactManager({self.config!r})"

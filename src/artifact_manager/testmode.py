@@ -17,6 +17,7 @@ out (the pytest plugin locks and empties it there). Without one, nothing on disk
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -70,6 +71,11 @@ class ForcedTestMode:
         #: ``allow_production_writes``); test-mode configs still get the forced name.
         self.allows_production = allows_production
 
+    #: How the first manager of each claimed root spelt it (absolute, symlinks kept: a
+    #: ``data -> ../bigdisk/data`` stays ``.../data``), by root, where that differs from the
+    #: root itself (made on first need: most activations claim no root, or spell it so).
+    root_spellings: dict[Path, Path] | None = None
+
     def __repr__(self) -> str:
         return f"ForcedTestMode({self._name or self._name_of!r})"
 
@@ -91,16 +97,30 @@ class ForcedTestMode:
             return requested
         return self.test_name
 
-    def claim_root(self, root: Path) -> None:
+    def claim_root(self, root: Path, spelling: Path | None = None) -> None:
         """Called by ``ArtifactManager()`` for a test root of the forced name: the first time,
         the claimer claims it (under the claim lock: a second thread making a manager for
-        the same root waits), then it is recorded; if claiming raises, it is not."""
+        the same root waits), then it is recorded; if claiming raises, it is not.
+
+        ``root`` is the key (its parent's real path); ``spelling``, the path the manager
+        used for it: the first one is kept as :meth:`spelling_of` the root."""
         with _claim_lock:
             if root in self.created_roots:
                 return
             if self.claimer is not None:
                 self.claimer.claim(root)
             self.created_roots.append(root)
+            if spelling is not None:
+                spelt = Path(os.path.abspath(spelling))
+                if spelt != root:
+                    if self.root_spellings is None:
+                        self.root_spellings = {}
+                    self.root_spellings[root] = spelt
+
+    def spelling_of(self, root: Path) -> Path:
+        """Claimed ``root`` as its first manager spelt it (absolute), else ``root``."""
+        spellings = self.root_spellings
+        return root if spellings is None else spellings.get(root, root)
 
     def activate(self) -> None:
         """Turn this activation on (innermost); :meth:`deactivate` turns it off. The plugin

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
 from artifact_manager import nodeid_to_test_name
@@ -246,3 +249,35 @@ def test_names_match_the_core_function(pytester, tests_root, test_dirs):
     assert test_dirs() == sorted(
         nodeid_to_test_name(f"test_names.py::TestK::test_p[{p}]") for p in ["a/b", "A::B"]
     )
+
+
+def test_a_second_roots_files_keep_a_symlinked_data_dirs_spelling_in_the_report(
+    pytester, tmp_path_factory
+):
+    """``data -> <big disk>/data``: a test's root of another layout is claimed by its real
+    path, but its files are named as the test spelt the dir, so the report's ``from_report``
+    stays inside the project and a copy that follows links (a CI upload) still has them."""
+    big_disk = tmp_path_factory.mktemp("bigdisk") / "data"
+    big_disk.mkdir()
+    (pytester.path / "data").symlink_to(big_disk)
+    pytester.makepyfile(
+        """
+        from artifact_manager import ArtifactConfig, ArtifactManager
+
+        def test_two_roots(test_artifacts_dir):
+            (test_artifacts_dir / "own.tsv").write_text("a\\n1\\n")
+            other = ArtifactManager(ArtifactConfig(source="gencode", data_root="data"))
+            other.get_artifacts_dir(create=True)
+            (other.get_artifacts_dir() / "other.tsv").write_text("b\\n2\\n")
+            assert 0
+        """
+    )
+    pytester.runpytest("--keep-artifacts=failed", "--artifacts-report=report.json")
+    (test,) = json.loads((pytester.path / "report.json").read_text())["tests"]
+    own, other = sorted(test["files"], key=lambda f: os.path.basename(f["name"]) == "other.tsv")
+    assert own["name"] == "meta_models/predictions/own.tsv"
+    spelt = pytester.path / "data/gencode/GRCh37/spliceai_eval/tests" / test["test_name"]
+    assert other["name"] == str(spelt / "meta_models/predictions/other.tsv")
+    assert other["from_report"] == os.path.relpath(other["name"], pytester.path)
+    assert other["from_report"].startswith("data/gencode/")
+    assert (pytester.path / other["from_report"]).read_text() == "b\n2\n"

@@ -237,9 +237,9 @@ class Lifecycle:
         try:
             roots = [r for r in attempt.created_roots if os.path.lexists(r)]
             keep = self.settings.keeps(failed) and bool(roots)
-            entries = _entries(roots, own_root) if with_files or keep else []
+            entries = _entries(roots, own_root, attempt) if with_files or keep else []
             if keep and _settle_manifests(entries):
-                entries = _entries(roots, own_root)  # the journals grew
+                entries = _entries(roots, own_root, attempt)  # the journals grew
             files = [_describe(name, e) for name, e in entries] if with_files else []
             if attempt.dirs is not None:
                 attempt.dirs.finish(roots, keep=keep, outcome=outcome)
@@ -288,16 +288,23 @@ def _dirs_section(roots: list[Path], keep: str) -> str:
     return "\n".join(lines)
 
 
-def _entries(roots: list[Path], own_root: Path) -> list[tuple[str, TreeFile]]:
-    """Files of all roots: named relative to the test's own root, others absolute."""
+def _entries(
+    roots: list[Path], own_root: Path, attempt: ForcedTestMode
+) -> list[tuple[str, TreeFile]]:
+    """Files of all roots: named relative to the test's own root, others absolute, spelt as
+    the test's manager spelt the root (a symlinked ``data/`` stays in the name, so a report's
+    ``from_report`` stays inside the project: roots are keyed by their real path)."""
     from artifact_manager.storage.cleanup import tree_files
 
     own = os.path.realpath(own_root)
-    return [
-        (entry.name if os.path.realpath(root) == own else str(entry.path), entry)
-        for root in roots
-        for entry in tree_files(root)
-    ]
+    entries: list[tuple[str, TreeFile]] = []
+    for root in roots:
+        if os.path.realpath(root) == own:
+            entries.extend((entry.name, entry) for entry in tree_files(root))
+        else:
+            spelt = attempt.spelling_of(root)
+            entries.extend((str(spelt / entry.name), entry) for entry in tree_files(root))
+    return entries
 
 
 def _settle_manifests(entries: list[tuple[str, TreeFile]]) -> bool:
