@@ -14,6 +14,8 @@ import contextlib
 import dataclasses
 import functools
 import os
+import stat
+import threading
 from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -55,7 +57,12 @@ from artifact_manager.storage.atomic import (
 )
 from artifact_manager.storage.cleanup import RemovalErrors, old_dirs, remove_tree
 from artifact_manager.storage.locks import acquire
-from artifact_manager.storage.manifest import Manifest, ManifestEntry, ValidationReport
+from artifact_manager.storage.manifest import (
+    Manifest,
+    ManifestEntry,
+    ValidationReport,
+    is_artifact_name,
+)
 from artifact_manager.testmode import active_forced_test_mode
 
 if TYPE_CHECKING:
@@ -67,6 +74,11 @@ __all__ = ["ArtifactManager", "create_artifact_manager_from_workflow_config"]
 _OVERLAP_FROM = 16 << 20
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
+
+#: The build locks each thread holds (``get_or_build``), by real path: a builder that asks
+#: for the artifact it is building would wait for its own lock forever. Per thread, because
+#: another thread of this process waiting for the lock is waiting for a build that ends.
+_building = threading.local()
 
 
 def _original_keyword(old: str, new: str) -> Callable[[_Method], _Method]:
@@ -171,16 +183,18 @@ class ArtifactManager:
         """The path of artifact ``name`` (a relative name inside the artifacts dir).
 
         Raises:
-            ArtifactPathError: for an empty, absolute or ``..`` name, or one whose symlinks
-                lead out of the artifacts dir.
+            ArtifactPathError: for an empty, absolute or ``..`` name, one whose symlinks
+                lead out of the artifacts dir, one with a part starting ``.artifacts.`` (the
+                manager's own files) or one inside a published version.
         """
         path = resolve_inside(self.layout.artifacts_dir, name)
-        first = PurePath(os.fspath(name)).parts[0]
-        if is_internal_name(path.name) or is_internal_name(first):
+        parts = PurePath(os.fspath(name)).parts
+        first = parts[0]
+        if is_internal_name(path.name) or any(is_internal_name(part) for part in parts):
             raise ArtifactPathError(
                 name,
-                "names a file the manager keeps for itself",
-                "choose a name that does not start with '.artifacts.'",
+                "names a file the manager keeps for itself (a part starts with '.artifacts.')",
+                "choose a name none of whose parts starts with '.artifacts.'",
             )
         if is_versioning_name(first):
             raise ArtifactPathError(
@@ -213,7 +227,11 @@ class ArtifactManager:
         return force or not os.path.lexists(path)
 
     def list_artifacts(self, pattern: str = "*.tsv") -> list[Path]:
-        """Sorted artifact files matching ``pattern``; ``[]`` when the dir is missing."""
+        """Sorted artifact files matching ``pattern``; ``[]`` when the dir is missing.
+
+        Artifacts as the manifest counts them: the manager's own files (``.artifacts.*``)
+        and the files of published versions (``v<N>_<date>/``, ``latest/``) are left out.
+        """
         pure = PurePath(pattern)
         if not pattern or pure.is_absolute() or ".." in pure.parts:
             raise ArtifactPathError(
@@ -225,7 +243,9 @@ class ArtifactManager:
         return sorted(
             p
             for p in root.glob(pattern)
-            if p.is_file() and not is_internal_name(p.name) and is_within(p, root)
+            if p.is_file()
+            and is_artifact_name(p.relative_to(root).as_posix())
+            and is_within(p, root)
         )
 
     # -- tables and the manifest --------------------------------------------------------
@@ -246,14 +266,17 @@ class ArtifactManager:
         with ``force=True``, else :class:`ArtifactExistsError` is raised and the old file is
         untouched (also when another process creates it while this one writes).
         """
-        path = self.get_artifact_path(name, create_dir=True)
-        tables.check_table_name(path)
+        # Name, format and frame are checked before anything is made on disk.
+        path = self.get_artifact_path(name)
+        tables.check_table_name(name)
         replace = self.mode == "test" or force
         if not replace and os.path.lexists(path):
-            raise self._exists(path)
+            raise self._taken(path) if _is_dir(path) else self._exists(path)
         frame = tables.as_dataframe(df)
         if frame is None:
             raise TypeError(f"write_table() takes a polars DataFrame or LazyFrame, not {df!r}")
+        if not os.path.isdir(path.parent):  # one stat when it exists
+            path.parent.mkdir(parents=True, exist_ok=True)
         durable = self.config.is_durable
         large = durable and frame.estimated_size() >= _OVERLAP_FROM
         # Test mode stamps the file and hashes it when the checksum is first asked for (most
@@ -279,7 +302,11 @@ class ArtifactManager:
             # never leave the manifest holding the checksum of the file that lost.
             name = self._name_of(path)
             with self.manifest.recording("writing " + name) as record:
-                if not publish(temp, path, replace=replace, synced=True, sync_dir=False):
+                try:
+                    published = publish(temp, path, replace=replace, synced=True, sync_dir=False)
+                except IsADirectoryError:  # a dir at the name: os.replace cannot replace it
+                    raise self._taken(path) from None
+                if not published:
                     raise self._exists(path)
                 stamp = None
                 if marked is not None:
@@ -314,6 +341,17 @@ class ArtifactManager:
                 name, "is not a file in the artifacts dir", "write it before recording it"
             )
         name = self._name_of(path)
+        link = self._link_on_the_way(name)
+        if link is not None:
+            # Artifacts are regular files reached without a symlink: validation would never
+            # find this one, and report it missing.
+            raise ArtifactPathError(
+                name,
+                f"is reached through the symlink {link!r}; the manifest records regular files "
+                "of the artifacts dir only",
+                "copy the file to this name instead of linking it, or record the file the "
+                "link points to",
+            )
         with self.manifest.recording("recording " + name) as record:
             entry = ManifestEntry.describe(name, path)
             record([entry], (), sync_dir=True)
@@ -350,35 +388,88 @@ class ArtifactManager:
         Fast path: the artifact exists, so it is returned. Slow path: under a lock per
         artifact, check again, then call ``builder(temp_path)``; the builder writes the
         artifact to ``temp_path`` (or returns a polars frame, which is written there), and it
-        is published atomically and recorded. Waiters (other xdist workers, other sessions)
-        then take the fast path. A builder that raises leaves nothing behind and its error
-        reaches the caller; a killed builder's lock dies with it. ``timeout`` bounds the wait
-        in seconds (< 0: as long as the build takes).
+        is published atomically (never over an existing file) and recorded. Waiters (other
+        xdist workers, other sessions) then take the fast path. A builder that raises leaves
+        nothing behind and its error reaches the caller; a killed builder's lock dies with
+        it. ``timeout`` bounds the wait in seconds (< 0: as long as the build takes).
+
+        If something else writes the artifact while the builder runs (``write_table`` in
+        another process), that file wins: it is returned with its own manifest entry, and the
+        build is discarded.
+
+        Raises:
+            ArtifactUsageError: the builder asked for the artifact it is building (in the
+                same thread), which would wait for itself forever.
+            ArtifactPathError: the name is taken by a dir, or the builder returned a frame
+                for a name whose suffix is no table format.
+            ArtifactBuildError: the builder neither wrote the file nor returned a frame.
         """
         path = self.get_artifact_path(name, create_dir=True)
         if path.is_file():
             return path
+        name = self._name_of(path)
         lock_name = fitted_name(
             f"{INTERNAL_PREFIX}build.", path.name, ".lock", directory=path.parent
         )
         lock_path = path.with_name(lock_name)
-        with acquire(lock_path, timeout=timeout, owner=f"building {self._name_of(path)!r}"):
-            if path.is_file():
-                return path
-            with temp_sibling(path) as temp:
-                built = tables.as_dataframe(builder(temp))
-                if built is not None:
-                    tables.write_table_to(built, temp)
-                if not temp.is_file():
-                    raise ArtifactBuildError(
-                        self._name_of(path),
-                        repr(builder),
-                        "write the artifact to the path the builder is given, "
-                        "or return a polars DataFrame",
+        held = _held_builds()
+        key = os.path.realpath(lock_path)
+        if key in held:
+            raise ArtifactUsageError(
+                "get_or_build",
+                name,
+                "is being built by this thread already: its builder asked for it again, and "
+                "would wait for its own lock forever",
+                "build what the builder needs without asking for the artifact it builds",
+            )
+        with acquire(lock_path, timeout=timeout, owner=f"building {name!r}"):
+            held.add(key)
+            try:
+                return self._build(path, builder)
+            finally:
+                held.discard(key)
+
+    def _build(self, path: Path, builder: Callable[[Path], object]) -> Path:
+        """The slow path of :meth:`get_or_build`, under the artifact's build lock."""
+        if path.is_file():
+            return path
+        name = self._name_of(path)
+        if _is_dir(path):
+            raise self._taken(path)
+        durable = self.config.is_durable
+        with temp_sibling(path) as temp:
+            built = tables.as_dataframe(builder(temp))
+            if built is not None:
+                if path.suffix.lower() not in tables.SUFFIXES:
+                    raise ArtifactPathError(
+                        name,
+                        f"has no known table format (suffix {path.suffix!r}), so the frame "
+                        f"builder {builder!r} returned cannot be written",
+                        f"name it with one of {', '.join(tables.SUFFIXES)}, or let the "
+                        "builder write the file at the path it is given",
                     )
-                entry = ManifestEntry.describe(self._name_of(path), temp)
-                publish(temp, path, replace=False, durable=self.config.is_durable)
-            self.manifest.update(add=[entry])
+                tables.write_table_to(built, temp)
+            if not temp.is_file():
+                raise ArtifactBuildError(
+                    name,
+                    repr(builder),
+                    "write the artifact to the path the builder is given, "
+                    "or return a polars DataFrame",
+                )
+            entry = ManifestEntry.describe(name, temp)
+            if durable:
+                fsync_file(temp)
+            # Published and recorded under the manifest lock, as write_table does: a writer
+            # that got there first keeps its file and its entry.
+            with self.manifest.recording("building " + name) as record:
+                if not publish(temp, path, replace=False, synced=True, sync_dir=False):
+                    if _is_dir(path):
+                        raise self._taken(path)
+                    return path  # written meanwhile by somebody else: theirs stands
+                record([entry], (), sync_dir=False)
+        if durable:
+            for directory in {path.parent, self.layout.artifacts_dir}:
+                fsync_dir(directory)
         return path
 
     # -- versions and cleanup ----------------------------------------------------------
@@ -472,12 +563,31 @@ class ArtifactManager:
         errors.raise_first()
         return removed
 
+    def _link_on_the_way(self, name: str) -> str | None:
+        """The first symlink on the way from the artifacts dir to artifact ``name`` (its
+        parts, then the file itself), as the name of the link; None if there is none."""
+        current = self.layout.artifacts_dir
+        parts = PurePath(name).parts
+        for index, part in enumerate(parts):
+            current = current / part
+            if os.path.islink(current):
+                return "/".join(parts[: index + 1])
+        return None
+
     def _name_of(self, path: Path) -> str:
         return path.relative_to(self.layout.artifacts_dir).as_posix()
 
     def _exists(self, path: Path) -> ArtifactExistsError:
         return ArtifactExistsError(
             path, "pass force=True to replace it, or publish a version first"
+        )
+
+    def _taken(self, path: Path) -> ArtifactPathError:
+        """The error for a name held by a dir (no file can replace it)."""
+        return ArtifactPathError(
+            self._name_of(path),
+            f"is a directory ({str(path)!r}), so no artifact can be written there",
+            "remove it, or choose another name",
         )
 
     # -- summary -----------------------------------------------------------------------
@@ -507,6 +617,22 @@ class ArtifactManager:
         print("Artifact manager summary")
         for key, value in summary.items():
             print(f"  {key.ljust(width)}  {value}")
+
+
+def _is_dir(path: Path) -> bool:
+    """True if ``path`` is a real dir (not a symlink to one, which a rename replaces)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _held_builds() -> set[str]:
+    """The build locks this thread holds (see :data:`_building`)."""
+    held: set[str] | None = getattr(_building, "locks", None)
+    if held is None:
+        held = _building.locks = set()
+    return held
 
 
 def _maybe_create(path: Path, create: bool) -> Path:

@@ -21,7 +21,6 @@ defaults. A host that defines its own ``__post_init__`` must call ``super().__po
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from artifact_manager.config import ArtifactConfig, Coverage, Mode, resolve_mode_and_test_name
@@ -47,9 +46,9 @@ class ArtifactSettings:
 
     def artifact_config(self) -> ArtifactConfig:
         """The :class:`ArtifactConfig` these settings describe."""
+        # Passed as they are: ArtifactConfig checks each one (a host's data_root=None is an
+        # ArtifactConfigError naming it) and makes data_root a Path.
         extra: dict[str, Any] = {n: getattr(self, n) for n in _PASSED_THROUGH if hasattr(self, n)}
-        if "data_root" in extra:
-            extra["data_root"] = Path(extra["data_root"])
         return ArtifactConfig(
             mode=self.mode, coverage=self.coverage, test_name=self.test_name, **extra
         )

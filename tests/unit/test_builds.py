@@ -4,13 +4,20 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from artifact_manager import ArtifactBuildError
+from artifact_manager import (
+    ArtifactBuildError,
+    ArtifactConfig,
+    ArtifactManager,
+    ArtifactPathError,
+    ArtifactUsageError,
+)
 
 DF = pl.DataFrame({"a": [1, 2, 3]})
 
@@ -122,3 +129,75 @@ def test_a_name_near_the_file_name_limit_is_built_once(testing):
     assert (path.name, testing.get_or_build(name, build)) == (name, path)
     assert len(calls) == 1
     assert testing.read_table(name)["gene"].to_list() == ["BRCA1"]
+
+
+@pytest.mark.parametrize("mode", ["production", "test"])
+def test_a_table_written_while_the_builder_runs_wins_with_its_own_entry(data_root, mode):
+    config = ArtifactConfig(
+        mode=mode, test_name="t1" if mode == "test" else None, data_root=data_root
+    )
+    manager, other = ArtifactManager(config), ArtifactManager(config)
+    written = pl.DataFrame({"who": ["the other writer"]})
+
+    def build(path: Path) -> pl.DataFrame:
+        other.write_table(written, "ref.parquet")  # another process's write_table, in effect
+        return pl.DataFrame({"who": ["the builder"], "x": [1]})
+
+    path = manager.get_or_build("ref.parquet", build)
+    assert pl.read_parquet(path).equals(written)
+    assert manager.get_artifact_metadata("ref.parquet")["size"] == path.stat().st_size
+    assert manager.validate_artifacts().ok
+    assert not [p for p in os.listdir(path.parent) if ".artifacts.tmp" in p]
+
+
+def test_a_builder_asking_for_the_artifact_it_builds_is_a_clear_error(testing):
+    def build(path: Path) -> pl.DataFrame:
+        # timeout: without the check this waited for its own lock (forever, with none)
+        again = testing.get_or_build("ref.parquet", build, timeout=5)
+        return pl.read_parquet(again)
+
+    with pytest.raises(ArtifactUsageError, match=r"'ref.parquet' is being built by this thread"):
+        testing.get_or_build("ref.parquet", build)
+    assert testing.get_or_build("ref.parquet", lambda p: DF).is_file()  # nothing stays held
+
+
+def test_another_thread_asking_for_an_artifact_being_built_waits_for_it(testing):
+    calls, results, errors = [], [], []
+
+    def ask() -> None:
+        try:
+            results.append(testing.get_or_build("ref.parquet", build))
+        except Exception as error:
+            errors.append(error)
+
+    def build(path: Path) -> pl.DataFrame:
+        calls.append(path)
+        waiter = threading.Thread(target=ask)
+        threads.append(waiter)
+        waiter.start()
+        time.sleep(0.2)  # let it reach the lock while this build holds it
+        return DF
+
+    threads: list[threading.Thread] = []
+    path = testing.get_or_build("ref.parquet", build)
+    for thread in threads:
+        thread.join(timeout=60)
+    assert (errors, results, len(calls)) == ([], [path], 1)
+
+
+def test_a_frame_for_a_name_that_is_no_table_format_is_an_error_naming_the_artifact(testing):
+    with pytest.raises(ArtifactPathError) as info:
+        testing.get_or_build("notes.txt", lambda p: DF)
+    message = str(info.value)
+    assert message.startswith("'notes.txt': has no known table format")
+    assert ".artifacts.tmp" not in message
+    # A builder that writes the file itself may name it as it likes.
+    assert testing.get_or_build("notes.txt", lambda p: p.write_text("hi")).read_text() == "hi"
+
+
+def test_a_dir_at_the_name_of_a_build_is_a_clear_error(testing):
+    testing.get_artifact_path("ref.parquet").mkdir(parents=True)
+    calls = []
+    with pytest.raises(ArtifactPathError, match=r"'ref.parquet': is a directory.*remove it"):
+        testing.get_or_build("ref.parquet", lambda p: calls.append(p) or DF)
+    assert calls == []

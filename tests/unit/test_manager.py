@@ -92,6 +92,8 @@ def test_artifact_path_can_create_its_parent_dirs(test_manager):
         ("a\x00b", "NUL"),
         (42, "str or path"),
         (".artifacts.manifest.json", "keeps for itself"),
+        ("sub/.artifacts.cache/x.tsv", "keeps for itself"),
+        ("sub/.artifacts.manifest.json", "keeps for itself"),
     ],
 )
 def test_bad_artifact_names_are_refused(test_manager, name, problem):
@@ -195,6 +197,17 @@ def test_list_artifacts_is_sorted_and_filtered(test_manager):
     (artifacts / "dir.tsv").mkdir()
     assert [p.name for p in test_manager.list_artifacts()] == ["a.tsv", "b.tsv"]
     assert [p.name for p in test_manager.list_artifacts("*")] == ["a.tsv", "b.tsv", "c.parquet"]
+
+
+def test_list_artifacts_leaves_out_the_files_of_published_versions(prod_manager):
+    for name in ["x.tsv", "chr/17.tsv"]:
+        prod_manager.write_table(pl.DataFrame({"a": [1]}), name)
+    prod_manager.publish_version()
+    prod_manager.publish_version()
+    root = prod_manager.get_artifacts_dir()
+    listed = [p.relative_to(root).as_posix() for p in prod_manager.list_artifacts("**/*.tsv")]
+    assert listed == sorted(prod_manager.manifest.read()) == ["chr/17.tsv", "x.tsv"]
+    assert [p.name for p in prod_manager.list_artifacts("*")] == ["x.tsv"]
 
 
 def test_list_artifacts_skips_symlinks_leading_out(test_manager, tmp_path):

@@ -164,6 +164,22 @@ def test_record_artifact_adds_a_file_written_by_other_means(testing):
         testing.record_artifact("absent.tsv")
 
 
+@pytest.mark.parametrize("link", ["file", "parent dir"])
+def test_record_artifact_refuses_a_file_reached_through_a_symlink(production, link):
+    production.write_table(DF, "sub/x.tsv")
+    artifacts = production.get_artifacts_dir()
+    if link == "file":
+        (artifacts / "alias.tsv").symlink_to("sub/x.tsv")
+        name, linked = "alias.tsv", "alias.tsv"
+    else:
+        (artifacts / "alias").symlink_to("sub")
+        name, linked = "alias/x.tsv", "alias"
+    with pytest.raises(ArtifactPathError, match=rf"symlink '{linked}'.*copy the file"):
+        production.record_artifact(name)
+    assert set(production.manifest.read()) == {"sub/x.tsv"}
+    assert production.validate_artifacts().ok
+
+
 def test_metadata_of_an_unknown_artifact_is_a_clear_error(testing):
     with pytest.raises(ArtifactPathError, match=r"not in the manifest.*record_artifact"):
         testing.get_artifact_metadata("absent.tsv")
@@ -211,6 +227,26 @@ def test_a_corrupt_journal_line_is_a_clear_error_naming_the_line(testing):
     journal = testing.get_artifacts_dir() / ".artifacts.manifest.journal"
     with journal.open("ab") as handle:
         handle.write(b"not json\n")
+    with pytest.raises(ArtifactManifestError, match=r"journal.*corrupt at line 2"):
+        testing.validate_artifacts()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"add":{"name":"x.tsv"},"remove":[]}',  # "add" an object, not a list
+        b'{"add":["x.tsv"],"remove":[]}',
+        b'{"add":[],"remove":5}',
+        b'{"add":[],"remove":[["x.tsv"]]}',
+        b"[]",
+        b'"text"',
+    ],
+)
+def test_a_journal_line_of_the_wrong_shape_is_a_clear_error_naming_the_line(testing, line):
+    testing.write_table(DF, "x.tsv")
+    journal = testing.get_artifacts_dir() / ".artifacts.manifest.journal"
+    with journal.open("ab") as handle:
+        handle.write(line + b"\n")
     with pytest.raises(ArtifactManifestError, match=r"journal.*corrupt at line 2"):
         testing.validate_artifacts()
 
@@ -293,6 +329,43 @@ def test_a_short_write_to_the_journal_raises_and_leaves_whole_lines(data_root):
     assert "manifest update" in out.stdout
     assert "was not recorded" in out.stdout
     assert "size True whole lines True" in out.stdout
+
+
+FULL_DISK_PRODUCTION = """
+import resource, signal, sys
+import polars as pl
+from artifact_manager import ArtifactConfig, ArtifactManager
+
+manager = ArtifactManager(ArtifactConfig(mode="production", data_root=sys.argv[1]))
+frame = pl.DataFrame({"a": [1]})
+manager.write_table(frame, "first.tsv")
+journal = manager.get_artifacts_dir() / ".artifacts.manifest.journal"
+# The table (4 bytes) fits; the journal's next line does not (a full disk does the same).
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (journal.stat().st_size + 10, resource.RLIM_INFINITY))
+try:
+    manager.write_table(frame, "last.tsv")
+except OSError as error:
+    print("raised:", error)
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+print("unlisted:", manager.validate_artifacts().unlisted)
+"""
+
+
+def test_a_full_disk_under_a_production_write_names_a_remedy_that_works(data_root):
+    out = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_PRODUCTION, str(data_root)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "raised: [Errno 28]" in out.stdout
+    assert "then add it to the manifest with record_artifact('last.tsv')" in out.stdout
+    assert "write the artifact again" not in out.stdout  # it exists: that would be refused
+    assert "unlisted: ['last.tsv']" in out.stdout
+    manager = ArtifactManager(ArtifactConfig(mode="production", data_root=data_root))
+    manager.record_artifact("last.tsv")  # the remedy
+    assert manager.validate_artifacts().ok
 
 
 LOCKSTEP_WRITER = """

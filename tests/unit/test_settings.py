@@ -63,6 +63,15 @@ def test_settings_are_validated():
         SpliceAIConfig("a.gtf", test_name="../etc")
 
 
+def test_a_hosts_unusable_data_root_is_a_config_error_naming_it():
+    @dataclass
+    class Unset(ArtifactSettings):
+        data_root: str | None = None
+
+    with pytest.raises(ArtifactConfigError, match=r"invalid data_root=None.*pass a str"):
+        Unset(coverage="full_genome").get_artifact_manager()
+
+
 def test_forced_test_mode_reaches_an_unchanged_pipeline(tmp_path):
     with forced_test_mode("the_running_test"):
         config = SpliceAIConfig("a.gtf", coverage="full_genome", data_root=tmp_path)

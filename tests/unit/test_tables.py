@@ -49,6 +49,34 @@ def test_unknown_format_is_a_clear_error_and_writes_nothing(testing, name):
     assert testing.list_artifacts("*") == []
 
 
+@pytest.mark.parametrize("manager", ["production", "testing"])
+def test_unknown_format_in_a_new_sub_dir_makes_no_dir(request, manager):
+    manager = request.getfixturevalue(manager)
+    with pytest.raises(ArtifactPathError, match=r"^'new/sub/x.txt': has no known table format"):
+        manager.write_table(DF, "new/sub/x.txt")
+    assert not manager.get_artifacts_dir().exists()
+
+
+def test_a_frame_of_the_wrong_type_makes_no_dir(testing):
+    with pytest.raises(TypeError, match="takes a polars DataFrame"):
+        testing.write_table({"a": [1]}, "new/x.tsv")  # type: ignore[arg-type]
+    assert not testing.get_artifacts_dir().exists()
+
+
+@pytest.mark.parametrize(
+    ("manager", "force"), [("testing", False), ("production", False), ("production", True)]
+)
+def test_a_dir_at_the_name_is_a_clear_error(request, manager, force):
+    manager = request.getfixturevalue(manager)
+    target = manager.get_artifact_path("isdir.tsv")
+    target.mkdir(parents=True)
+    with pytest.raises(ArtifactPathError, match=r"^'isdir.tsv': is a directory.*; remove it"):
+        manager.write_table(DF, "isdir.tsv", force=force)
+    assert target.is_dir()
+    assert not [p for p in os.listdir(target.parent) if p.startswith(TEMP_PREFIX)]
+    assert manager.validate_artifacts().ok
+
+
 def test_refused_production_overwrite_leaves_the_old_file(production):
     path = production.write_table(DF, "t.tsv")
     before = path.read_bytes()

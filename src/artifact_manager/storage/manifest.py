@@ -56,6 +56,7 @@ __all__ = [
     "ManifestEntry",
     "ValidationReport",
     "artifact_files",
+    "is_artifact_name",
     "settle_journals",
     "writer_id",
 ]
@@ -202,7 +203,9 @@ class ValidationReport:
         return {**asdict(self), "ok": self.ok}
 
 
-def _is_artifact(relative: str) -> bool:
+def is_artifact_name(relative: str) -> bool:
+    """True if the file at ``relative`` (a POSIX path below an artifacts dir) is an artifact:
+    not one of the manager's own files, not inside a version (see the module docs)."""
     parts = relative.split("/")
     if any(part.startswith(INTERNAL_PREFIX) for part in parts):
         return False
@@ -211,7 +214,7 @@ def _is_artifact(relative: str) -> bool:
 
 def artifact_files(root: Path) -> list[TreeFile]:
     """The artifacts below ``root`` (see the module docs), sorted by name."""
-    return [f for f in tree_files(root) if _is_artifact(f.name)]
+    return [f for f in tree_files(root) if is_artifact_name(f.name)]
 
 
 class Manifest:
@@ -258,7 +261,7 @@ class Manifest:
                     entries.pop(name, None)
                 for row in update["add"]:
                     entries[row["name"]] = ManifestEntry.from_row(row)
-            except (ValueError, KeyError, TypeError) as error:
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
                 raise ArtifactManifestError(
                     self.journal, f"is corrupt at line {number} ({error})"
                 ) from None
@@ -355,6 +358,7 @@ class Manifest:
         self, add: Iterable[ManifestEntry] = (), remove: Iterable[str] = (), *, sync_dir: bool
     ) -> None:
         """Append one update to the journal (the caller holds the manifest lock)."""
+        add = list(add)
         line = json.dumps(
             {"add": [e.as_row() for e in add], "remove": list(remove)}, separators=(",", ":")
         )
@@ -365,7 +369,8 @@ class Manifest:
             if end and os.pread(fd, 1, end - 1) != b"\n":
                 _drop_torn_line(fd, end)  # a writer was killed mid-append
                 end = os.fstat(fd).st_size
-            _append_line(fd, (line + "\n").encode("utf-8"), end, self.journal)
+            remedy = _remedy_for([e.name for e in add])
+            _append_line(fd, (line + "\n").encode("utf-8"), end, self.journal, remedy)
             if self.durable:
                 getattr(os, "fdatasync", os.fsync)(fd)
             size = os.lseek(fd, 0, os.SEEK_CUR)
@@ -455,25 +460,41 @@ def _modified(entry: ManifestEntry, path: Path, size: int) -> bool:
     return sha256_file(path) != entry.sha256
 
 
-def _append_line(fd: int, data: bytes, end: int, journal: Path) -> None:
+def _remedy_for(names: list[str]) -> str:
+    """What to do when an update adding ``names`` could not be recorded. The files are on
+    disk already (a production write that is done again would find its file there and raise
+    ``ArtifactExistsError``), so the remedy is to record them."""
+    if not names:
+        return "free space (or fix the error) and do it again"
+    if len(names) == 1:
+        return (
+            "the file is on disk: free space (or fix the error), then add it to the manifest"
+            f" with record_artifact({names[0]!r})"
+        )
+    listed = ", ".join(repr(name) for name in names[:3]) + (", ..." if len(names) > 3 else "")
+    return (
+        "the files are on disk: free space (or fix the error), then add each to the manifest"
+        f" with record_artifact(name): {listed}"
+    )
+
+
+def _append_line(fd: int, data: bytes, end: int, journal: Path, remedy: str) -> None:
     """Append ``data`` (one whole line) at ``end``; on a short write (a full disk) cut the
     journal back to ``end`` and raise, so the update is neither half-recorded nor silently
-    lost."""
+    lost. ``remedy``: what the error tells the caller to do."""
     try:
         written = os.write(fd, data)  # one write: one whole line
     except OSError as error:
         raise OSError(
             error.errno,
-            f"{error.strerror}: the manifest update was not recorded in {str(journal)!r};"
-            " free space (or fix the error) and write the artifact again",
+            f"{error.strerror}: the manifest update was not recorded in {str(journal)!r}; {remedy}",
         ) from error
     if written != len(data):
         os.ftruncate(fd, end)
         raise OSError(
             errno.ENOSPC,
             f"only {written} of {len(data)} bytes of a manifest update went into"
-            f" {str(journal)!r} (disk full?); it was not recorded: free space and write the"
-            " artifact again",
+            f" {str(journal)!r} (disk full?); it was not recorded: {remedy}",
         )
 
 
