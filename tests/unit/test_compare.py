@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import math
 import pickle
 
@@ -217,3 +219,111 @@ def test_the_mismatch_error_is_an_assertion_error_and_survives_pickling():
     )
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.path, copy.problem, copy.remedy) == (error.path, error.problem, error.remedy)
+
+
+@pytest.mark.parametrize("side", ["actual", "baseline"])
+def test_a_sort_key_only_one_table_has_is_reported_and_only_used_keys_are_named(side):
+    with_key = pl.DataFrame({"k": [2, 1], "j": [1, 1], "v": [1, 3]})
+    without = pl.DataFrame({"j": [1, 1], "v": [2, 1]})
+    expected, actual = (without, with_key) if side == "actual" else (with_key, without)
+    lines = diff_lines(expected, actual, sort_by=["k", "j"])
+    where = "extra" if side == "actual" else "missing"
+    assert lines[1].startswith(f"  {where} columns (")
+    assert lines[1].endswith(": k (Int64)")
+    assert lines[-1] == "(rows compared after sorting by j)"
+    assert "  row  j | v" in lines
+    assert not any(line.startswith("(rows") for line in diff_lines(expected, actual, sort_by="k"))
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual"),
+    [
+        (pl.Series([10**9], dtype=pl.Int32), pl.Series([10**9 + 1], dtype=pl.Int64)),
+        (pl.Series([2**60], dtype=pl.Int64), pl.Series([2**60 + 1000], dtype=pl.UInt64)),
+        (pl.Series([2**60], dtype=pl.Int64), pl.Series([2**60 + 1], dtype=pl.UInt64)),
+        (pl.Series([100], dtype=pl.UInt8), pl.Series([-100], dtype=pl.Int8)),
+    ],
+    ids=["int32-int64", "int64-uint64", "int64-uint64-by-one", "uint8-int8"],
+)
+def test_integers_of_other_dtypes_match_exactly_without_a_named_tolerance(expected, actual):
+    options = CompareOptions(check_dtypes=False)
+    diff = compare_tables(expected.to_frame("n"), actual.to_frame("n"), options)
+    assert [(c.off, c.max_abs) for c in diff.columns] == [(1, abs(actual[0] - expected[0]))]
+    same = compare_tables(expected.to_frame("n"), expected.cast(actual.dtype).to_frame("n"))
+    assert not same.equal  # a dtype change, with check_dtypes=True
+    assert compare_tables(
+        expected.to_frame("n"), expected.cast(actual.dtype).to_frame("n"), options
+    ).equal
+
+
+def test_zero_tolerances_compare_integers_and_decimals_exactly_and_errors_are_exact():
+    big = pl.DataFrame({"n": [2**62, 7]})
+    off_by_one = pl.DataFrame({"n": [2**62 + 1, 7]})
+    for options in ({}, {"rtol": {"n": 0.0}, "atol": {"n": 0.0}}):
+        diff = compare_tables(big, off_by_one, CompareOptions(**options))
+        assert [(c.off, c.max_abs) for c in diff.columns] == [(1, 1.0)]
+    assert "  n       Int64  1    1            2.1684e-19" in diff_lines(big, off_by_one)
+    assert not compare_tables(big, off_by_one, CompareOptions(rtol=0.0, atol={"n": 0.5})).equal
+    assert compare_tables(big, off_by_one, CompareOptions(rtol=0.0, atol={"n": 1.0})).equal
+
+    def money(text: str) -> pl.DataFrame:
+        return pl.DataFrame({"x": pl.Series([decimal.Decimal(text)], dtype=pl.Decimal(38, 2))})
+
+    options = CompareOptions(rtol={"x": 0.0}, atol={"x": 0.0})
+    diff = compare_tables(
+        money("12345678901234567890.01"), money("12345678901234567890.02"), options
+    )
+    assert [(c.off, c.max_abs) for c in diff.columns] == [(1, 0.01)]
+    assert compare_tables(money("1.50"), money("1.50"), options).equal
+    with_int = pl.DataFrame({"x": [12345678901234567890]}, schema={"x": pl.UInt64})
+    relaxed = CompareOptions(check_dtypes=False)
+    assert compare_tables(money("12345678901234567890.00"), with_int, relaxed).equal
+    assert not compare_tables(money("12345678901234567890.01"), with_int, relaxed).equal
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pl.Series("t", [dt.timedelta(seconds=1)]),
+        pl.Series("t", [dt.datetime(2020, 1, 1)]),
+        pl.Series("t", [dt.date(2020, 1, 1)]),
+        pl.Series("t", [dt.time(1, 2, 3)]),
+    ],
+    ids=["duration", "datetime", "date", "time"],
+)
+def test_a_tolerance_naming_a_temporal_column_is_an_error_naming_it(column):
+    frame = column.to_frame()
+    for options in ({"atol": {"t": 1000.0}}, {"rtol": {"t": 1e-3}}):
+        with pytest.raises(ArtifactConfigError) as caught:
+            compare_tables(frame, frame.clone(), CompareOptions(**options))
+        assert f"names column 't' of dtype {column.dtype}" in str(caught.value)
+        assert "compare it as a number" in str(caught.value)
+    with pytest.raises(ArtifactConfigError, match="names column 't' of dtype"):
+        CompareOptions(atol={"t": 1.0}).validate(frame.columns, frame.schema)
+
+
+def test_other_dtypes_with_check_dtypes_off_match_by_value_and_get_no_order_hint():
+    relaxed = CompareOptions(check_dtypes=False)
+    flags = compare_tables(pl.DataFrame({"x": [True]}), pl.DataFrame({"x": [1]}), relaxed)
+    assert not flags.equal
+    assert not any("another order" in line for line in flags.lines())
+    times = pl.DataFrame({"t": [dt.datetime(2020, 1, 1), dt.datetime(2020, 1, 1, 0, 0, 0, 5)]})
+    assert compare_tables(times, times.cast({"t": pl.Datetime("ns")}), relaxed).equal
+    shifted = times.cast({"t": pl.Datetime("ns")}).with_columns(
+        pl.col("t") + pl.duration(nanoseconds=1)
+    )
+    assert [c.off for c in compare_tables(times, shifted, relaxed).columns] == [2]
+    coarse = compare_tables(times.cast({"t": pl.Datetime("ms")}), times, relaxed)
+    assert [c.off for c in coarse.columns] == [1]  # 5 us is no whole number of ms
+    lengths = pl.DataFrame({"d": [dt.timedelta(seconds=1), None]})
+    assert compare_tables(lengths.cast({"d": pl.Duration("ms")}), lengths, relaxed).equal
+
+
+def test_a_value_beyond_what_the_relative_tolerance_can_hold_is_off():
+    expected = pl.DataFrame({"x": [1e308, 1.0]})
+    assert not compare_tables(
+        expected, pl.DataFrame({"x": [INF, 1.0]}), CompareOptions(rtol=2.0)
+    ).equal
+    assert compare_tables(
+        expected, pl.DataFrame({"x": [-1e308, 1.0]}), CompareOptions(rtol=2.0)
+    ).equal

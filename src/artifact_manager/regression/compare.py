@@ -9,7 +9,10 @@ schema, row counts, values, the first differing rows, rows only one side has (se
 
 Values: float columns (and any column named in a per-column tolerance) match when
 ``|actual - expected| <= atol + rtol * |expected|`` (both finite), or when both are null, both
-NaN, or equal infinities. Every other column matches exactly, nulls equal to nulls.
+NaN, or equal infinities. Every other column matches exactly, nulls equal to nulls: integers
+and decimals by value, whatever their dtypes (``check_dtypes=False``), and also when a
+tolerance dict gives them 0 and 0. The difference of two integers or decimals is computed
+exactly, then rounded to a float for the tolerance and the error columns.
 """
 
 from __future__ import annotations
@@ -61,10 +64,13 @@ class CompareOptions:
         """Whether a per-column dict names ``column`` (then even integers get a tolerance)."""
         return any(isinstance(t, Mapping) and column in t for t in (self.rtol, self.atol))
 
-    def validate(self, columns: Sequence[str]) -> None:
+    def validate(
+        self, columns: Sequence[str], dtypes: Mapping[str, pl.DataType] | None = None
+    ) -> None:
         """Raise ``ArtifactConfigError`` (a ``ValueError``) for options that cannot apply to a
-        table with ``columns``."""
+        table with ``columns`` (of ``dtypes``, where given)."""
         known = set(columns)
+        dtypes = dtypes or {}
         for label, value in (("rtol", self.rtol), ("atol", self.atol)):
             values = value.values() if isinstance(value, Mapping) else [value]
             for tol in values:
@@ -88,6 +94,19 @@ class CompareOptions:
                         f"names column(s) {', '.join(map(repr, unknown))} not in the table",
                         f"use the table's columns: {listed(columns)}",
                     )
+                temporal = [c for c in value if c in dtypes and dtypes[c].is_temporal()]
+                if temporal:
+                    column = temporal[0]
+                    raise ArtifactConfigError(
+                        label,
+                        dict(value),
+                        f"names column {column!r} of dtype {dtypes[column]} (tolerances apply "
+                        "to numbers only)",
+                        f"compare it as a number, e.g. pl.col({column!r}).dt.epoch('us') for "
+                        "a datetime, .dt.total_microseconds() for a duration, with the "
+                        "tolerance in that unit; or leave it out of the dict to compare it "
+                        "exactly",
+                    )
         unknown_keys = [c for c in self.sort_columns if c not in known]
         if unknown_keys or (self.sort_by is not None and not self.sort_columns):
             raise ArtifactConfigError(
@@ -105,7 +124,10 @@ def compare_tables(
 ) -> TableDiff:
     """How ``actual`` differs from ``expected`` (see the module docs)."""
     options = options or CompareOptions()
-    options.validate(expected.columns + [c for c in actual.columns if c not in expected.schema])
+    options.validate(
+        expected.columns + [c for c in actual.columns if c not in expected.schema],
+        {**expected.schema, **actual.schema},
+    )
     fast = _same_schema(expected, actual, options) and not _needs_sort(options)
     if fast and _identical(expected, actual):  # the common case, decided fast
         return TableDiff(expected_rows=expected.height, actual_rows=actual.height)
@@ -117,9 +139,10 @@ def compare_tables(
         return TableDiff(schema=tuple(schema), expected_rows=expected.height,
                          actual_rows=actual.height, compared_rows=n)  # fmt: skip
     columns, row_mask = _column_diffs(expected.head(n), actual.head(n), common, options)
-    context = options.sort_columns or common[:1]  # shown beside the row number
+    keys = _used_keys(common, options)
+    context = keys or common[:1]  # shown beside the row number
     sample = sample_lines(expected.head(n), actual.head(n), row_mask, columns, context)
-    notes = _notes(options)
+    notes = _notes(keys, options)
     if (
         not schema
         and row_mask is not None
@@ -235,11 +258,17 @@ def _sort_keys(frame: pl.DataFrame, column: str) -> list[pl.Expr]:
 _INTERNAL = "__artifact_manager_sort_"
 
 
+def _used_keys(common: list[str], options: CompareOptions) -> list[str]:
+    """The ``sort_by`` keys both tables have: a key one side lacks is in the schema lines,
+    and neither side is sorted by it."""
+    return [c for c in options.sort_columns if c in common]
+
+
 def _ordered(frame: pl.DataFrame, common: list[str], options: CompareOptions) -> pl.DataFrame:
     """``frame`` with the common columns first (in the baseline's order), sorted as asked."""
     import polars as pl
 
-    keys = [c for c in options.sort_columns if c in common]  # a missing key: see the schema
+    keys = _used_keys(common, options)
     if not options.check_row_order:
         keys = keys + [c for c in common if c not in keys]
     frame = frame.select(common + [c for c in frame.columns if c not in set(common)])
@@ -267,10 +296,16 @@ def _ordered(frame: pl.DataFrame, common: list[str], options: CompareOptions) ->
 # -- values --------------------------------------------------------------------------------
 
 
-def _uses_tolerance(e_dtype: pl.DataType, a_dtype: pl.DataType, named: bool) -> bool:
+def _exact_numbers(e_dtype: pl.DataType, a_dtype: pl.DataType) -> bool:
+    """Integers or decimals on both sides: compared by value, the difference exact."""
+    return all(d.is_integer() or d.is_decimal() for d in (e_dtype, a_dtype))
+
+
+def _uses_tolerance(e_dtype: pl.DataType, a_dtype: pl.DataType) -> bool:
+    """Numbers with a float on one side at least: compared as floats, by tolerance."""
     if not (e_dtype.is_numeric() and a_dtype.is_numeric()):
         return False
-    return named or e_dtype.is_float() or a_dtype.is_float() or e_dtype != a_dtype
+    return e_dtype.is_float() or a_dtype.is_float()
 
 
 def _column_diffs(
@@ -289,13 +324,17 @@ def _column_diffs(
     )
     masks: dict[int, pl.Expr] = {}
     quick: list[pl.Expr] = []
+    exact: dict[int, tuple[float, float]] = {}
     one_by_one: list[int] = []
     for i, column in enumerate(common):
         e_dtype, a_dtype = expected.schema[column], actual.schema[column]
         e, a = pl.col(f"e{i}"), pl.col(f"a{i}")
         if e_dtype == a_dtype and _identical_columns(pairs[f"e{i}"], pairs[f"a{i}"]):
             continue  # cheap, and the common case: nothing off here
-        if _uses_tolerance(e_dtype, a_dtype, options.named_tolerance(column)):
+        if _exact_numbers(e_dtype, a_dtype):
+            named = options.named_tolerance(column)
+            exact[i] = options.tolerance(column) if named else (0.0, 0.0)
+        elif _uses_tolerance(e_dtype, a_dtype):
             rtol, atol = options.tolerance(column)
             masks[i] = _numeric_off(e, a, rtol, atol).alias(f"off{i}")
             quick.append(_surely_close(e, a, rtol, atol).not_().sum().alias(f"q{i}"))
@@ -309,6 +348,11 @@ def _column_diffs(
     cleared = pairs.select(quick).row(0, named=True) if quick else {}
     kept = [m for i, m in masks.items() if cleared.get(f"q{i}", 1)]
     offs = pairs.select(kept) if kept else pl.DataFrame()
+    err: dict[str, Any] = {}
+    for i, (rtol, atol) in exact.items():
+        off, errors = _exact_off(pairs[f"e{i}"], pairs[f"a{i}"], rtol, atol)
+        offs = offs.with_columns(off.alias(f"off{i}")) if offs.width else off.to_frame(f"off{i}")
+        err[f"abs{i}"], err[f"rel{i}"] = errors
     for i in one_by_one:
         off = _fallback_off(pairs[f"e{i}"], pairs[f"a{i}"]).alias(f"off{i}")
         offs = offs.with_columns(off) if offs.width else off.to_frame()
@@ -316,11 +360,11 @@ def _column_diffs(
     numeric_off = [
         i
         for i, c in enumerate(common)
-        if counts.get(f"off{i}") and expected.schema[c].is_numeric()
+        if counts.get(f"off{i}") and i not in exact and expected.schema[c].is_numeric()
         and actual.schema[c].is_numeric()
     ]  # fmt: skip
     stats = [x for i in numeric_off for x in _errors(pl.col(f"e{i}"), pl.col(f"a{i}"), i)]
-    err = pairs.select(stats).row(0, named=True) if stats else {}
+    err.update(pairs.select(stats).row(0, named=True) if stats else {})
     diffs = [
         ColumnDiff(
             name=column,
@@ -361,7 +405,9 @@ def _surely_close(e: pl.Expr, a: pl.Expr, rtol: float, atol: float) -> pl.Expr:
     import polars as pl
 
     e, a = e.cast(pl.Float64), a.cast(pl.Float64)
-    return (((a - e).abs() <= atol + rtol * e.abs()) & e.is_finite()).fill_null(False)
+    # Both finite: a finite value is never within an infinite ``rtol * |expected|``.
+    close = (a - e).abs() <= atol + rtol * e.abs()
+    return (close & e.is_finite() & a.is_finite()).fill_null(False)
 
 
 def _errors(e: pl.Expr, a: pl.Expr, i: int) -> list[pl.Expr]:
@@ -377,14 +423,83 @@ def _errors(e: pl.Expr, a: pl.Expr, i: int) -> list[pl.Expr]:
     ]
 
 
+def _exact_off(
+    e: pl.Series, a: pl.Series, rtol: float, atol: float
+) -> tuple[pl.Series, tuple[float | None, float | None]]:
+    """Off mask of two integer or decimal columns, and their largest absolute and relative
+    error (None when not known exactly enough).
+
+    Both sides become decimals of one scale, so values compare exactly whatever the dtypes
+    (Int32 against Int64, Int64 against UInt64, Decimal against Int64) and ``actual -
+    expected`` is exact; only then is it rounded to a float, for the tolerance and the
+    errors. Values no decimal holds (128-bit integers past 38 digits) compare as they are,
+    or (dtypes differing) as text; without a tolerance, still exactly.
+    """
+    import polars as pl
+
+    scale = max(d.scale or 0 if isinstance(d, pl.Decimal) else 0 for d in (e.dtype, a.dtype))
+    try:
+        common = pl.Decimal(38, scale)
+        e_value, a_value = e.cast(common), a.cast(common)  # strict: raises when one won't fit
+        diff = (a_value - e_value).abs().cast(pl.Float64)
+    except _polars_errors():
+        if rtol or atol:  # as floats
+            frame = pl.DataFrame([e.alias("e"), a.alias("a")])
+            off = frame.select(_numeric_off(pl.col("e"), pl.col("a"), rtol, atol)).to_series()
+        else:
+            off = ~e.eq_missing(a) if e.dtype == a.dtype else _fallback_off(e, a)
+        return off, (None, None)
+    if rtol or atol:
+        limit = atol + rtol * e_value.cast(pl.Float64).abs()
+        off = ~((diff <= limit).fill_null(False) | (e.is_null() & a.is_null()))
+    else:
+        off = ~e_value.eq_missing(a_value)
+    if not off.any():
+        return off, (None, None)
+    frame = pl.DataFrame([diff.alias("diff"), e_value.cast(pl.Float64).abs().alias("e")])
+    rel = pl.when(pl.col("diff") == 0).then(0.0).otherwise(pl.col("diff") / pl.col("e"))
+    row = frame.select(pl.col("diff").max().alias("abs"), rel.max().alias("rel")).row(0)
+    return off, (row[0], row[1])
+
+
+_NANOSECONDS = {"ns": 1, "us": 1_000, "ms": 1_000_000}
+
+
+def _time_off(e: pl.Series, a: pl.Series) -> pl.Series | None:
+    """Off mask of two datetime or two duration columns whose dtypes differ (time unit, time
+    zone): by instant, or by length; None for other dtype pairs."""
+    import polars as pl
+
+    kinds = (pl.Datetime, pl.Duration)
+    if not any(isinstance(e.dtype, k) and isinstance(a.dtype, k) for k in kinds):
+        return None
+    e_unit = _NANOSECONDS.get(getattr(e.dtype, "time_unit", None) or "us")
+    a_unit = _NANOSECONDS.get(getattr(a.dtype, "time_unit", None) or "us")
+    if e_unit is None or a_unit is None:
+        return None
+    # The finer side in the coarser unit, by integer division (no overflow); a value that
+    # is no whole number of that unit matches nothing. The physical values of datetimes are
+    # instants (UTC) whatever the time zone.
+    coarse, fine = (e, a) if e_unit >= a_unit else (a, e)
+    factor = max(e_unit, a_unit) // min(e_unit, a_unit)
+    c, f = coarse.to_physical(), fine.to_physical()
+    whole = (f % factor == 0).fill_null(True)
+    off: pl.Series = ~(c.eq_missing(f // factor) & whole)
+    return off
+
+
 def _fallback_off(e: pl.Series, a: pl.Series) -> pl.Series:
     """Off mask for categorical or nested columns, or columns whose dtypes differ: polars
-    equality where it applies (categoricals by label), else (or for rows it calls different)
-    a comparison of the Python values."""
+    equality where it applies (categoricals by label; datetimes and durations by value
+    across time units), else (or for rows it calls different) a comparison of the Python
+    values."""
     import polars as pl
 
     try:
         if e.dtype != a.dtype:
+            by_time = _time_off(e, a)
+            if by_time is not None:
+                return by_time
             e, a = e.cast(pl.String), a.cast(pl.String)
         try:
             off = ~e.eq_missing(a)  # categoricals: polars compares labels, or refuses
@@ -431,6 +546,8 @@ def _only_order_differs(
 
     if not options.check_row_order or options.sort_columns or expected.height != actual.height:
         return False
+    if dict(expected.schema) != dict(actual.schema):
+        return False  # check_dtypes=False: rows equal as text may hash alike (true and 1)
     expected, actual = expected.filter(row_mask), actual.filter(row_mask)
 
     def hashes(frame: pl.DataFrame) -> pl.Series:
@@ -449,9 +566,9 @@ def _only_order_differs(
         return False
 
 
-def _notes(options: CompareOptions) -> list[str]:
-    if options.sort_columns:
-        return [f"(rows compared after sorting by {listed(options.sort_columns)})"]
+def _notes(keys: list[str], options: CompareOptions) -> list[str]:
+    if keys:
+        return [f"(rows compared after sorting by {listed(keys)})"]
     if not options.check_row_order:
         return ["(rows compared after sorting by every common column)"]
     return []
