@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -409,3 +412,169 @@ def test_an_unreadable_baseline_fails_clearly_and_can_be_rewritten(pytester, tab
         ["  __baselines__/test_stages/test_stages.test_stable-*  (unreadable)"]
     )
     assert pl.read_parquet(path)["n"].to_list() == [1, 2, 3]
+
+
+def test_a_sort_key_new_in_the_actual_table_is_a_diff_and_the_update_rewrites_it(
+    pytester, plugin_args, monkeypatch
+):
+    monkeypatch.delenv("KEYED", raising=False)
+    pytester.makepyfile(
+        test_keyed="""
+        import os
+        import polars as pl
+
+        def test_stage(table_regression):
+            df = pl.DataFrame({"score": [0.5, 0.25, 0.125]})
+            if os.environ.get("KEYED"):  # the stage now emits a key, and the test sorts by it
+                df = pl.DataFrame({"gene_id": ["g3", "g1", "g2"], "score": [0.5, 0.3, 0.125]})
+            table_regression.check(df, sort_by="gene_id" if os.environ.get("KEYED") else None)
+        """
+    )
+    pytester.runpytest("--update-baselines").assert_outcomes(passed=1)
+    monkeypatch.setenv("KEYED", "1")
+    result = pytester.runpytest(*plugin_args)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E         extra columns (in actual, not in the baseline): gene_id (String)",
+            "E         score   Float64  1    0.05         0.2",
+        ]
+    )
+    assert "sorting by" not in result.stdout.str()
+    result = pytester.runpytest(*plugin_args, "--update-baselines")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["  __baselines__/test_keyed/test_keyed.test_stage-*  (differed)"])
+    assert pl.read_parquet(baseline_of(pytester, "test_keyed.py::test_stage")).columns == [
+        "gene_id",
+        "score",
+    ]
+    pytester.runpytest(*plugin_args).assert_outcomes(passed=1)
+
+
+#: pl.DataFrame({"n": [1, 2, 3]}) as parquet (polars 2.1); one byte changed at one of these
+#: offsets makes some polars release panic (a Rust panic: not an ``Exception``) reading it.
+PARQUET = bytes.fromhex(
+    "5041523115041530153a4c15061500000028b52ffd2018a5000060010002000300000000000000020060e0"
+    "0160011500151415262c15061510150615061c360028080300000000000000180801000000000000000000"
+    "0028b52ffd200a51000002000000060102032400150419350006101918016e150c160616b00116cc01265c"
+    "26081c36002808030000000000000018080100000000000000000019110219180801000000000000001918"
+    "080300000000000000150019160000191c165c1578160000001502192c4804726f6f741502001504250218"
+    "016e001606191c191c26a8021c150419350006101918016e150c160616b00116cc01265c26081c36002808"
+    "030000000000000018080100000000000000000016f602151416b802153e0016b0011606260816cc011400"
+    "00191c180c4152524f573a736368656d6118a8012f2f2f2f2f335941414141454141414138762f2f2f7851"
+    "4141414145414145414141414b414173414341414b414151412b502f2f2f77774141414149414167414141"
+    "414541414541414141454141414137502f2f2f7a6741414141674141414147414141414145434141415141"
+    "42494142414151414245414341414141417741414141414150542f2f2f3941414141414151414141416741"
+    "4351414541416741415141414147344100184e506f6c6172732028707974686f6e292076657273696f6e20"
+    "322e312e3020286275696c6420376639303262643366666432376666383264313432373861303961323935"
+    "6666326637616564393229191c1c0000007b01000050415231"
+)
+PANIC_PATCHES = [(54, 62), (7, 0)]  # polars 2.1; polars 1.0
+
+
+def panicking_parquet(tmp_path: Path) -> Path:
+    """A corrupt parquet file this polars panics on (checked in a child process: a panic of
+    another kind, or an abort, must not take this process down)."""
+    probe = (
+        "import sys, polars as pl\n"
+        "try:\n    pl.read_parquet(sys.argv[1])\n"
+        "except Exception:\n    sys.exit(3)\n"
+        "except BaseException as error:\n"
+        "    sys.exit(0 if type(error).__name__ == 'PanicException' else 4)\n"
+        "sys.exit(2)\n"
+    )
+    for offset, value in PANIC_PATCHES:
+        data = bytearray(PARQUET)
+        data[offset] = value
+        path = tmp_path / f"panic-{offset}-{value}.parquet"
+        path.write_bytes(bytes(data))
+        env = {**os.environ, "RUST_BACKTRACE": "0"}
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(path)], env=env, capture_output=True, check=False
+        )
+        if done.returncode == 0:
+            return path
+    pytest.skip(f"no corrupt parquet file known to make polars {pl.__version__} panic")
+
+
+def test_a_baseline_that_makes_polars_panic_is_unreadable_and_can_be_rewritten(
+    pytester, table_tests, tmp_path_factory
+):
+    corrupt = panicking_parquet(tmp_path_factory.mktemp("panic"))
+    path = baseline_of(pytester, "test_stages.py::test_stable")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(corrupt.read_bytes())
+    result = pytester.runpytest("-k", "stable")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*BaselineMismatchError: baseline __baselines__/test_stages/"
+            "test_stages.test_stable-*.parquet cannot be read: *",
+            "E       run with --update-baselines to rewrite it: *",
+        ]
+    )
+    assert path.read_bytes() == corrupt.read_bytes()
+    result = pytester.runpytest("-k", "stable", "--update-baselines")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["  __baselines__/test_stages/test_stages.test_stable-*  (unreadable)"]
+    )
+    assert pl.read_parquet(path)["n"].to_list() == [1, 2, 3]
+
+
+def test_a_dir_at_the_baseline_path_fails_naming_it_and_is_never_replaced(pytester, table_tests):
+    path = baseline_of(pytester, "test_stages.py::test_stable")
+    (path / "inside").mkdir(parents=True)
+    result = pytester.runpytest("-k", "stable")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*BaselineMismatchError: baseline __baselines__/test_stages/"
+            "test_stages.test_stable-*.parquet cannot be read: it is a directory, not a file",
+            "E       move that aside, then run with --update-baselines to write the baseline: *",
+        ]
+    )
+    result = pytester.runpytest("-k", "stable", "--update-baselines")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E   *ArtifactPathError: '*test_stages.test_stable-*.parquet': cannot be written: "
+            "it is a directory, not a file; move that aside*"
+        ]
+    )
+    assert (path / "inside").is_dir()
+    assert "IsADirectoryError" not in result.stdout.str()
+
+
+def test_a_table_polars_cannot_compare_fails_clearly_in_both_modes(pytester):
+    pytester.makepyfile(
+        test_objects="""
+        import polars as pl
+
+        def test_objects(table_regression):
+            objects = pl.Series([object(), object()], dtype=pl.Object)
+            table_regression.check(pl.DataFrame({"o": objects}), check_row_order=False)
+        """
+    )
+    path = baseline_of(pytester, "test_objects.py::test_objects")
+    path.parent.mkdir(parents=True)
+    pl.DataFrame({"o": ["a", "b"]}).write_parquet(path)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*BaselineMismatchError: table could not be compared with its baseline "
+            "__baselines__/test_objects/test_objects.test_objects-*.parquet "
+            "(InvalidOperationError: *",
+            "E       if the change is intended, update the baseline: *",
+        ]
+    )
+    result = pytester.runpytest("--update-baselines")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "E   *ArtifactUsageError: write_baseline: 'o' has dtype Object, which parquet cannot "
+            "store*"
+        ]
+    )
+    assert pl.read_parquet(path)["o"].to_list() == ["a", "b"]

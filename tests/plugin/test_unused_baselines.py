@@ -214,3 +214,28 @@ def test_partial_runs_say_why_only_when_asked(pytester, suite):
     assert "table baselines" not in quiet.stdout.str()
     verbose = pytester.runpytest("-k", "checks", "-v")
     verbose.stdout.fnmatch_lines(["unused table baselines not judged*"])
+
+
+@pytest.mark.parametrize("linked", ["module_dir", "baselines_dir"])
+def test_a_symlinked_baseline_dir_is_used_but_never_pruned(pytester, plugin_args, linked):
+    pytester.makepyfile(
+        test_a="""
+        import polars as pl
+
+        def test_x(table_regression):
+            table_regression.check(pl.DataFrame({"a": [1]}))
+        """
+    )
+    shared = pytester.path / "shared"  # shared with other modules or projects
+    theirs = baseline(shared, "test_a.py::test_of_another_project")
+    if linked == "module_dir":
+        (pytester.path / "__baselines__").mkdir()
+        (pytester.path / "__baselines__" / "test_a").symlink_to(theirs.parent)
+    else:
+        (pytester.path / "__baselines__").symlink_to(theirs.parent.parent)
+    pytester.runpytest(*plugin_args, "--update-baselines").assert_outcomes(passed=1)
+    assert (theirs.parent / f"{nodeid_to_test_name('test_a.py::test_x')}.parquet").exists()
+    result = pytester.runpytest(*plugin_args, "--prune-baselines")
+    result.assert_outcomes(passed=1)
+    assert "table baselines" not in result.stdout.str()  # nothing pruned, nothing unused
+    assert theirs.exists()

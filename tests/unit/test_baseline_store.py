@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from artifact_manager.errors import ArtifactConfigError
+from artifact_manager.errors import ArtifactConfigError, ArtifactPathError, ArtifactUsageError
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.regression import (
     CompareOptions,
@@ -27,6 +27,7 @@ from artifact_manager.regression import (
     read_baseline,
     write_baseline,
 )
+from artifact_manager.regression.store import in_the_way
 
 TEST_FILE = Path("/project/tests/io/test_tables.py")
 NAME = nodeid_to_test_name("tests/io/test_tables.py::test_write[a-1]")
@@ -169,3 +170,55 @@ def test_a_frame_always_matches_its_own_baseline(tmp_path_factory, frame):
     reversed_rows = frame[list(range(frame.height))[::-1]]  # (reverse() loses List dtypes)
     unordered = compare_tables(baseline, reversed_rows, CompareOptions(check_row_order=False))
     assert unordered.equal, "\n".join(unordered.lines())
+
+
+def test_a_dir_at_a_baseline_or_a_file_where_its_dirs_go_is_an_error_naming_it(tmp_path):
+    frame = pl.DataFrame({"a": [1]})
+    taken = tmp_path / "__baselines__" / "test_x" / "t.parquet"
+    taken.mkdir(parents=True)
+    (taken / "kept").write_bytes(b"")
+    assert in_the_way(taken) == "it is a directory, not a file"
+    with pytest.raises(ArtifactPathError) as caught:
+        write_baseline(frame, taken)
+    assert caught.value.value == str(taken)
+    assert "it is a directory, not a file; move that aside" in str(caught.value)
+    assert (taken / "kept").exists()
+    blocked = tmp_path / "other" / "__baselines__"
+    blocked.parent.mkdir()
+    blocked.write_bytes(b"not a dir")
+    path = blocked / "test_x" / "t.parquet"
+    assert in_the_way(path) == f"{blocked} is a file, not a directory"
+    with pytest.raises(ArtifactPathError, match="is a file, not a directory"):
+        write_baseline(frame, path)
+    assert blocked.read_bytes() == b"not a dir"
+    assert in_the_way(tmp_path / "new" / "t.parquet") is None
+
+
+def test_a_frame_parquet_cannot_store_is_an_error_naming_the_column(tmp_path):
+    path = tmp_path / "t.parquet"
+    frame = pl.DataFrame({"a": [1], "o": pl.Series([object()], dtype=pl.Object)})
+    with pytest.raises(ArtifactUsageError) as caught:
+        write_baseline(frame, path)
+    assert caught.value.value == "o"
+    assert "has dtype Object, which parquet cannot store" in str(caught.value)
+    assert not path.exists()
+    assert list_baselines(tmp_path) == []
+
+
+def test_a_symlinked_baseline_dir_may_be_shared_and_is_never_judged(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    theirs = shared / f"{nodeid_to_test_name('test_b.py::test_y')}.parquet"
+    theirs.write_bytes(b"")
+    linked = tmp_path / "tests" / "__baselines__" / "test_a"
+    linked.parent.mkdir(parents=True)
+    linked.symlink_to(shared)
+    assert find_unused([linked], [], {}) == []
+    whole = tmp_path / "elsewhere" / "__baselines__"
+    whole.parent.mkdir()
+    whole.symlink_to(tmp_path / "tests" / "__baselines__")
+    assert find_unused([whole / "test_a"], [], {}) == []
+    real = tmp_path / "own" / "__baselines__" / "test_a"
+    real.mkdir(parents=True)
+    (real / theirs.name).write_bytes(b"")
+    assert find_unused([real], [], {}) == [real / theirs.name]

@@ -60,8 +60,13 @@ class TableRegression:
         sorts both tables by these columns first; ``check_row_order=False`` sorts by all.
         """
         __tracebackhide__ = True
+        from artifact_manager.errors import ArtifactError
         from artifact_manager.regression import store
-        from artifact_manager.regression.compare import CompareOptions, compare_tables
+        from artifact_manager.regression.compare import (
+            CompareOptions,
+            _polars_errors,
+            compare_tables,
+        )
         from artifact_manager.storage.tables import as_dataframe
 
         frame = as_dataframe(df)
@@ -86,8 +91,19 @@ class TableRegression:
         self._seen.add(path)
         self._session.checked.add(str(path))
         update = self._session.settings.update
+        in_the_way = store.in_the_way(path)
+        if in_the_way is not None:  # a dir at the path, a file as __baselines__, ...
+            options.validate(frame.columns, frame.schema)
+            if update != "none":
+                return self._write(frame, path, "unreadable")  # raises, naming it
+            raise store.BaselineMismatchError(
+                str(path),
+                f"baseline {self._shown(path)} cannot be read: {in_the_way}",
+                "move that aside, then run with --update-baselines to write the baseline: "
+                f"{self._command()}",
+            )
         if not path.is_file():
-            options.validate(frame.columns)  # with a baseline, compare_tables validates
+            options.validate(frame.columns, frame.schema)  # else compare_tables validates
             if update != "none":
                 return self._write(frame, path, "missing")
             actual = self._write_actual(frame, path)
@@ -98,8 +114,8 @@ class TableRegression:
             )
         try:
             expected = store.read_baseline(path)
-        except Exception as error:  # not parquet, truncated by hand, ...: say so
-            options.validate(frame.columns)
+        except _polars_errors() as error:  # not parquet, truncated, a polars panic: say so
+            options.validate(frame.columns, frame.schema)
             if update != "none":
                 return self._write(frame, path, "unreadable")
             raise store.BaselineMismatchError(
@@ -107,7 +123,20 @@ class TableRegression:
                 f"baseline {self._shown(path)} cannot be read: {error}",
                 f"run with --update-baselines to rewrite it: {self._command()}",
             ) from None
-        diff = compare_tables(expected, frame, options)
+        try:
+            diff = compare_tables(expected, frame, options)
+        except ArtifactError:
+            raise  # bad options: an error whatever the mode
+        except _polars_errors() as error:  # polars failed on this pair of tables
+            if update != "none":
+                return self._write(frame, path, "differed")
+            actual = self._write_actual(frame, path)
+            raise store.BaselineMismatchError(
+                str(path),
+                f"table could not be compared with its baseline {self._shown(path)} "
+                f"({type(error).__name__}: {error})\n{actual}",
+                f"if the change is intended, update the baseline: {self._command()}",
+            ) from error
         if update == "all" or (update == "failed" and not diff.equal):
             return self._write(frame, path, "rewritten" if diff.equal else "differed")
         if diff.equal:

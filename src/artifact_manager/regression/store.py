@@ -6,6 +6,10 @@ is :func:`artifact_manager.naming.nodeid_to_test_name` of the test's node id, so
 name is the same in a serial run and on every xdist worker. Writes are atomic (a temp file
 beside the target, flushed, renamed over it), so concurrent writers of different baselines
 never collide and a reader never sees half a file.
+
+A ``__baselines__`` or ``__baselines__/<module stem>`` dir that is a symlink may be shared
+with other modules or projects: its baselines are read and written through it, but never
+judged unused (so never pruned).
 """
 
 from __future__ import annotations
@@ -16,7 +20,12 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artifact_manager.errors import ArtifactConfigError, ArtifactError
+from artifact_manager.errors import (
+    ArtifactConfigError,
+    ArtifactError,
+    ArtifactPathError,
+    ArtifactUsageError,
+)
 from artifact_manager.paths import BASELINES_DIR, INTERNAL_PREFIX
 
 if TYPE_CHECKING:
@@ -29,6 +38,7 @@ __all__ = [
     "baseline_dir",
     "baseline_path",
     "find_unused",
+    "in_the_way",
     "list_baselines",
     "owner_of",
     "prune",
@@ -94,13 +104,62 @@ def baseline_path(test_file: Path, test_name: str, name: str | None = None) -> P
     return baseline_dir(test_file) / f"{stem}{SUFFIX}"
 
 
+def in_the_way(path: Path) -> str | None:
+    """What keeps a baseline from being read or written at ``path``: a dir in its place, or
+    a file where one of its dirs should be; None when nothing does."""
+    if path.is_dir():
+        return "it is a directory, not a file"
+    for parent in path.parents:
+        if parent.is_dir():
+            return None
+        if os.path.lexists(parent):
+            return f"{parent} is a file, not a directory"
+    return None
+
+
 def write_baseline(frame: pl.DataFrame, path: Path) -> None:
-    """Write ``frame`` as the baseline at ``path``, atomically (replacing an old one)."""
+    """Write ``frame`` as the baseline at ``path``, atomically (replacing an old one).
+
+    Raises:
+        ArtifactPathError: a dir is at ``path``, or a file where one of its dirs should be.
+        ArtifactUsageError: parquet cannot store ``frame`` (a column of dtype Object).
+    """
+    import polars as pl
+
+    from artifact_manager.regression.compare import _polars_errors
     from artifact_manager.storage.atomic import publish, temp_sibling
 
+    problem = in_the_way(path)
+    if problem is not None:
+        raise ArtifactPathError(
+            str(path),
+            f"cannot be written: {problem}",
+            "move that aside (or delete it), then write the baseline again",
+        )
+    objects = [c for c, dtype in frame.schema.items() if dtype == pl.Object]
+    if objects:
+        raise ArtifactUsageError(
+            "write_baseline",
+            objects[0] if len(objects) == 1 else tuple(objects),
+            f"{'has' if len(objects) == 1 else 'have'} dtype Object, which parquet cannot "
+            f"store (baseline {path})",
+            "convert it to a dtype parquet keeps before the check, e.g. "
+            f"df.with_columns(pl.col({objects[0]!r}).map_elements(str, "
+            "return_dtype=pl.String))",
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     with temp_sibling(path) as temp:
-        frame.write_parquet(temp)
+        try:
+            frame.write_parquet(temp)
+        except OSError:
+            raise
+        except _polars_errors() as error:
+            raise ArtifactUsageError(
+                "write_baseline",
+                str(path),
+                f"cannot be written as parquet: {error}",
+                "convert the columns polars cannot write to parquet to other dtypes",
+            ) from error
         publish(temp, path, replace=True)
 
 
@@ -142,11 +201,14 @@ def find_unused(
     ``outcomes`` maps the test name of every collected test to its outcome (the last
     attempt's). A baseline nobody checked is unused when no collected test owns it, or when
     its owner passed without checking it; a test that was skipped, failed or did not run
-    might have checked it, so its baselines are never called unused.
+    might have checked it, so its baselines are never called unused. A dir that is, or
+    whose ``__baselines__`` is, a symlink is not judged (see the module docs).
     """
     seen = {os.path.realpath(p) for p in checked}
     unused = []
     for directory in sorted(set(directories)):
+        if directory.is_symlink() or directory.parent.is_symlink():
+            continue  # maybe shared: its other baselines are not this run's to judge
         for path in list_baselines(directory):
             if os.path.realpath(path) in seen:
                 continue
