@@ -25,11 +25,12 @@ from artifact_manager.config import (
     ArtifactConfig,
     Mode,
 )
-from artifact_manager.errors import ArtifactError, ArtifactManifestError
+from artifact_manager.errors import ArtifactError, ArtifactManifestError, ArtifactUsageError
 from artifact_manager.layout import EVAL_SUFFIX, Layout, is_internal_name
 from artifact_manager.manager import ArtifactManager
 from artifact_manager.naming import nodeid_to_test_name
 from artifact_manager.reporting import merge_reports, read_report, write_html, write_report
+from artifact_manager.reporting.schema import output_problem
 from artifact_manager.storage.retention import KeepMarker
 
 __all__ = ["ExitCode", "build_parser", "main"]
@@ -306,6 +307,11 @@ def _report(args: argparse.Namespace) -> int:
     """Render (``--html``) and/or write (``--json``) one report, or the merge of several."""
     if args.html is None and args.json_out is None:
         raise _UsageError("report: nothing to write; give --html OUT, --json OUT or both")
+    outputs = (("json", args.json_out, write_report), ("html", args.html, write_html))
+    for kind, out, _ in outputs:  # before anything is read or written
+        found = None if out is None else output_problem(str(out), out, f"report.{kind}")
+        if found is not None:
+            raise ArtifactUsageError(f"report --{kind}", str(out), *found)
     paths: list[Path] = args.json_reports
     reports = [read_report(path) for path in paths]
     report = reports[0] if len(reports) == 1 else merge_reports(paths, reports, now=time.time())
@@ -319,17 +325,24 @@ def _report(args: argparse.Namespace) -> int:
             f"merged {len(shards)} shard(s) ({', '.join(s['label'] for s in shards)}): "
             f"{len(report['tests'])} test(s), {again} of them ran in more than one shard"
         )
-    written = {}
-    for kind, out, write in (
-        ("json", args.json_out, write_report),
-        ("html", args.html, write_html),
-    ):
-        if out is not None:
+    written, failed = {}, False
+    for kind, out, write in outputs:
+        if out is None:
+            continue
+        try:
             write(report, out)
-            written[kind] = str(out)
-            lines.append(f"wrote {out}")
+        except OSError as error:  # the other is still written; the status says it failed
+            print(
+                f"artifact-manager: error: report --{kind}: could not write {str(out)!r}: "
+                f"{error}; make its dir writable or pick another path",
+                file=sys.stderr,
+            )
+            failed = True
+            continue
+        written[kind] = str(out)
+        lines.append(f"wrote {out}")
     _print(args, written, lines)
-    return ExitCode.OK
+    return ExitCode.PROBLEMS_FOUND if failed else ExitCode.OK
 
 
 #: Commands that work on files given to them, not on a data root.

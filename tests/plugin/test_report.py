@@ -115,3 +115,86 @@ def test_xdist_gives_the_same_dirs_as_a_serial_run(pytester, test_dirs, tests_ro
     pytester.runpytest("--keep-artifacts", "-n", "2").assert_outcomes(passed=5, failed=1)
     assert test_dirs() == serial
     assert len(serial) == 6
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--artifacts-html", "", "--artifacts-html='' (from command line) is empty; pass a file"),
+        ("--artifacts-report", "", "--artifacts-report='' (from command line) is empty"),
+        ("--artifacts-html", "out", "--artifacts-html='out' (from command line) is a directory"),
+        ("--artifacts-report", "new/", "--artifacts-report='new/' (from command line) is a dir"),
+        (
+            "--artifacts-html",
+            "f.txt/r.html",
+            "'f.txt/r.html' (from command line) is under *f.txt', which is a file, not a dir",
+        ),
+    ],
+    ids=["html-empty", "json-empty", "html-a-dir", "json-a-dir-name", "html-under-a-file"],
+)
+def test_a_report_path_no_file_can_be_written_at_is_a_usage_error(pytester, option, value, message):
+    pytester.mkdir("out")
+    (pytester.path / "f.txt").write_text("a file")
+    pytester.makepyfile("def test_a(): pass")
+    result = pytester.runpytest(f"{option}={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{message}*"])
+    assert sorted(p.name for p in pytester.path.iterdir() if p.name[0] not in "._") == [
+        "f.txt",
+        "out",
+        "test_a_report_path_no_file_can_be_written_at_is_a_usage_error.py",
+    ]
+    assert not pytester.path.with_name(pytester.path.name + ".tmp").exists()
+
+
+def test_an_ini_report_path_that_is_a_dir_is_a_usage_error(pytester):
+    pytester.mkdir("reports")
+    pytester.makeini("[pytest]\nartifacts_html = reports\n")
+    pytester.makepyfile("def test_a(): pass")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*artifacts_html='reports' (from ini) is a directory; pass a file path in it, e.g. "
+         "reports/report.html*"]
+    )  # fmt: skip
+
+
+def test_both_reports_at_one_path_is_a_usage_error(pytester):
+    pytester.makepyfile("def test_a(): pass")
+    result = pytester.runpytest("--artifacts-html=r", "--artifacts-report=r")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*give each report a file of its own*"])
+
+
+@pytest.mark.parametrize(
+    ("warnings", "exit_code"),
+    [("default", pytest.ExitCode.OK), ("error", pytest.ExitCode.TESTS_FAILED)],
+    ids=["warning", "W-error"],
+)
+def test_a_report_that_cannot_be_written_at_the_end_is_a_warning(
+    pytester, plugin_args, warnings, exit_code
+):
+    # The page's path became a dir during the session: the JSON report is still written,
+    # the session keeps its outcome (fails under -W error) and summary, no temp file is left.
+    pytester.makepyfile(
+        """
+        from pathlib import Path
+
+        def test_a(test_artifacts_dir):
+            Path("out/r.html").mkdir(parents=True)
+        """
+    )
+    result = pytester.runpytest(
+        *plugin_args,
+        "-W",
+        f"{warnings}::pytest.PytestWarning",
+        "--artifacts-html=out/r.html",
+        "--artifacts-report=out/r.json",
+    )
+    result.assert_outcomes(passed=1)
+    assert result.ret == exit_code
+    result.stdout.fnmatch_lines(["*could not write the HTML report '*r.html': *Is a directory*"])
+    assert json.loads((pytester.path / "out" / "r.json").read_text())["run"]["outcomes"] == {
+        "passed": 1
+    }
+    assert sorted(p.name for p in (pytester.path / "out").iterdir()) == ["r.html", "r.json"]

@@ -96,3 +96,50 @@ def test_shortened_temp_names_still_differ_per_target():
     assert len({a, b, c}) == 3
     assert all(len(n) == DEFAULT_NAME_MAX and n.startswith("h-") for n in (a, b, c))
     assert fitted_name("h-", "short.tsv", ".lock") == "h-short.tsv.lock"  # fits: unchanged
+
+
+# -- replace_text: the reports -------------------------------------------------------------
+
+
+def test_two_writers_of_one_report_never_fail_nor_tear_it(tmp_path):
+    # Two sessions writing the same --artifacts-html path at their end, here two threads.
+    target = tmp_path / "report.html"
+    texts = [c * 1_000_000 for c in "ab"]
+    errors = []
+
+    def write(text):
+        for _ in range(30):
+            try:
+                atomic.replace_text(target, text)
+            except OSError as error:
+                errors.append(error)
+
+    writers = [threading.Thread(target=write, args=(t,)) for t in texts]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert errors == []
+    assert target.read_text() in texts
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_a_report_leaves_another_writers_temp_file_alone(tmp_path):
+    # Each write has a temp file of its own: another session's (here the first release's
+    # fixed name) is neither overwritten nor renamed over the report.
+    target = tmp_path / "report.html"
+    (tmp_path / "report.html.tmp").write_text("another session is writing this")
+    atomic.replace_text(target, "mine")
+    assert target.read_text() == "mine"
+    assert (tmp_path / "report.html.tmp").read_text() == "another session is writing this"
+
+
+def test_a_report_that_cannot_be_written_leaves_no_temp_file(tmp_path):
+    target = tmp_path / "report.html"
+    target.mkdir()  # a dir where the report should go: the rename fails
+    with pytest.raises(IsADirectoryError):
+        atomic.replace_text(target, "page")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    with pytest.raises(UnicodeEncodeError):  # a text that is not valid Unicode: nothing made
+        atomic.replace_text(tmp_path / "other.html", "caf\udce9")
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]

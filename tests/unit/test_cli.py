@@ -298,3 +298,53 @@ def test_locate_exits_1_when_the_dir_is_not_on_disk(data_root, capsys):
     assert err.count("\n") == 1
     assert "no test dir" in err
     assert "test_x.test_gone" in err
+
+
+# -- report: where it writes ------------------------------------------------------------
+
+
+def _one_report(tmp_path: Path) -> Path:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"tests": [], "violations": []}))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [
+        ("out", "report --html: '{tmp}/out' is a directory; pass a file path in it, e.g. "
+         "{tmp}/out/report.html"),
+        ("f.txt/p.html", "report --html: '{tmp}/f.txt/p.html' is under '{tmp}/f.txt', which is "
+         "a file, not a directory; pass a path whose dirs exist or can be made"),
+    ],
+    ids=["a-dir", "under-a-file"],
+)  # fmt: skip
+def test_report_to_a_path_no_file_can_be_at_is_a_one_line_usage_error(
+    tmp_path, capsys, out, message
+):
+    report = _one_report(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "f.txt").write_text("a file")
+    json_out = tmp_path / "merged.json"
+    argv = ["report", "--json", str(json_out), "--html", str(tmp_path / out), str(report)]
+    assert main(argv) == ExitCode.USAGE_ERROR
+    assert capsys.readouterr().err == f"artifact-manager: error: {message}\n".format(tmp=tmp_path)
+    assert not json_out.exists()  # checked before anything is written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt", "out", "r.json"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_report_that_fails_to_write_one_file_still_writes_the_other(tmp_path, capsys):
+    report = _one_report(tmp_path)
+    page = tmp_path / "page.html"
+    unwritable = "/proc/artifact-manager-test/r.json"  # no dir can be made in /proc
+    argv = ["report", "--json", unwritable, "--html", str(page), str(report)]
+    assert main(argv) == ExitCode.PROBLEMS_FOUND
+    captured = capsys.readouterr()
+    (line,) = captured.err.splitlines()
+    assert line.startswith(
+        f"artifact-manager: error: report --json: could not write '{unwritable}'"
+    )
+    assert line.endswith("; make its dir writable or pick another path")
+    assert captured.out == f"wrote {page}\n"
+    assert "No test made an artifact dir." in page.read_text()

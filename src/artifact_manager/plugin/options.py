@@ -248,14 +248,43 @@ def _resolve_data_root(config: pytest.Config) -> Path:
     return config.rootpath / DEFAULT_DATA_ROOT
 
 
-def _resolve_html_path(config: pytest.Config) -> Path | None:
+def _report_file(name: str, value: str, where: str, base: Path, example: str) -> Path:
+    """The file a report is written to at the session's end: ``value`` from ``where``,
+    relative to ``base``. A value no file can be written at (empty, a dir, under a file) is
+    a ``pytest.UsageError`` now, not a traceback when the session ends."""
+    from artifact_manager.reporting.schema import output_problem  # only when asked for
+
+    path = base / Path(value).expanduser()
+    found = output_problem(value, path, example)
+    if found is not None:
+        problem, remedy = found
+        raise pytest.UsageError(f"{name}={value!r} (from {where}) {problem}; {remedy}")
+    return path
+
+
+def _resolve_report_paths(config: pytest.Config) -> tuple[Path | None, Path | None]:
+    """The JSON and the HTML report's paths (``None``: not asked for)."""
+    invocation_dir = Path(config.invocation_params.dir)
+    report = config.getoption("artifacts_report")
+    report_path = None
+    if report is not None:
+        report_path = _report_file(
+            "--artifacts-report", str(report), "command line", invocation_dir, "report.json"
+        )
     value, where = _pick(config, "artifacts_html", "artifacts_html")
-    if value is None:
-        return None
-    base = Path(config.invocation_params.dir)
-    if where == "ini" and config.inipath is not None:
-        base = config.inipath.parent
-    return base / Path(value).expanduser()
+    html_path = None
+    if value is not None:
+        base = invocation_dir
+        if where == "ini" and config.inipath is not None:
+            base = config.inipath.parent
+        name = "--artifacts-html" if where == "command line" else "artifacts_html"
+        html_path = _report_file(name, value, where, base, "report.html")
+    if report_path is not None and report_path == html_path:
+        raise pytest.UsageError(
+            f"--artifacts-report and the HTML report are both {str(report_path)!r}; give "
+            "each report a file of its own (e.g. report.json and report.html)"
+        )
+    return report_path, html_path
 
 
 class PluginSettings(NamedTuple):
@@ -323,7 +352,7 @@ class PluginSettings(NamedTuple):
             raise pytest.UsageError(
                 f"artifacts_guard={guard!r} (from {where}) is not one of {', '.join(GUARD_MODES)}"
             )
-        report = config.getoption("artifacts_report")
+        report_path, html_path = _resolve_report_paths(config)
         return cls(
             retention_count=_retention_count(config),
             data_root=_resolve_data_root(config),
@@ -331,12 +360,12 @@ class PluginSettings(NamedTuple):
             build=names["artifacts_build"],
             base_model=names["artifacts_base_model"],
             keep=keep,
-            report_path=Path(config.invocation_params.dir) / report if report else None,
+            report_path=report_path,
             lock_timeout=lock_timeout,
             guard=guard or "on",
             protect=tuple(Path(p) for p in config.getini("artifacts_protect")),
             allow=tuple(Path(p) for p in config.getini("artifacts_allow")),
-            html_path=_resolve_html_path(config),
+            html_path=html_path,
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -135,13 +135,33 @@ class SessionState:
         if workeroutput is not None:  # a worker hands its report to the controller
             workeroutput[PAYLOAD_KEY] = self.report.payload()
         if not self.is_worker:  # the reports last: they include the errors above
-            run = run_identity(config, self.session) if self.settings.reports_files else {}
-            if self.settings.report_path is not None:
-                self.report.write(self.settings.report_path, run)
-            if self.settings.html_path is not None:
-                from artifact_manager.reporting import write_html
+            self._write_reports(config)
 
-                write_html(self.report.to_json(run), self.settings.html_path)
+    def _write_reports(self, config: pytest.Config) -> None:
+        """Write the JSON and the HTML report. One that cannot be written (its dir is read
+        only, the disk is full, a dir took its place since the start) is a warning naming
+        it: the other is still written and the session keeps its outcome."""
+        settings = self.settings
+        run = run_identity(config, self.session) if settings.reports_files else {}
+        for what, path, write in (
+            ("JSON report", settings.report_path, self.report.write),
+            ("HTML report", settings.html_path, self._write_html),
+        ):
+            if path is None:
+                continue
+            try:
+                write(path, run)
+            except OSError as error:
+                self.dirs.warn(
+                    f"could not write the {what} {str(path)!r}: {error}; make room for it "
+                    "(a writable dir, no dir of that name) or pick another path"
+                )
+        self.report.errors.extend(self.dirs.take_errors())  # -W error: the session fails
+
+    def _write_html(self, path: Path, run: dict[str, Any]) -> None:
+        from artifact_manager.reporting import write_html
+
+        write_html(self.report.to_json(run), path)
 
     def finish_crashed(self, nodeid: str) -> None:
         """Controller: the xdist worker running ``nodeid`` died. Its dir (in the configured

@@ -38,6 +38,7 @@ __all__ = [
     "DIR_KEYS",
     "SCHEMA",
     "SCHEMA_VERSION",
+    "output_problem",
     "plugin_version",
     "read_report",
     "report_json",
@@ -154,6 +155,24 @@ def report_json(report: Mapping[str, Any], path: Path) -> str:
             value = [{**shard, "report": _relative(shard["report"], start)} for shard in value]
         document.setdefault(key, value)
     return json.dumps(_unicode_only(document), indent=2) + "\n"
+
+
+def output_problem(value: str, path: Path, example: str) -> tuple[str, str] | None:
+    """Why no report can be written at ``path`` (given as ``value``), and the remedy
+    (``example``: a file name to suggest); None when one can. Checked before a session or a
+    command starts, so that a bad path stops it at once rather than once it has run."""
+    if not value.strip():
+        return "is empty", f"pass a file path, e.g. {example}"
+    if value.endswith(("/", os.sep)) or path.is_dir():
+        inside = os.path.join(value.rstrip("/" + os.sep) or os.sep, example)
+        return "is a directory", f"pass a file path in it, e.g. {inside}"
+    parent = next((p for p in path.parents if os.path.lexists(p)), None)
+    if parent is not None and not parent.is_dir():
+        return (
+            f"is under {str(parent)!r}, which is a file, not a directory",
+            "pass a path whose dirs exist or can be made",
+        )
+    return None
 
 
 def write_report(report: Mapping[str, Any], path: Path) -> None:

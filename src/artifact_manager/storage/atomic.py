@@ -244,16 +244,19 @@ def wait_for_drops() -> None:
 
 
 def replace_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` (a report): a temp file beside it, then a rename; in place
-    where no new file may be made beside it (strict mode made ``path`` before enforcement)."""
+    """Write ``text`` to ``path`` (a report): a temp file of its own beside it (two sessions
+    writing one report never share it), then a rename; in place where no new file may be
+    made beside it (strict mode made ``path`` before enforcement). Whatever fails, no temp
+    file is left behind."""
+    data = text.encode("utf-8")  # first: a text that cannot be encoded writes nothing
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-    except PermissionError:
-        path.write_text(text, encoding="utf-8")
-        return
-    tmp.replace(path)
+    with temp_sibling(path) as tmp:
+        try:
+            tmp.write_bytes(data)
+        except PermissionError:
+            path.write_bytes(data)
+            return
+        os.replace(tmp, path)
 
 
 @contextlib.contextmanager
