@@ -82,6 +82,61 @@ def test_a_table_that_only_breaks_after_its_first_rows_still_gets_a_preview(tmp_
     assert preview.rows == (("0", "0"), ("1", "1"), ("2", "2"))
 
 
+CHROMS = [str(c) for c in range(1, 23) for _ in range(5)] + ["X"] * 5  # 115 rows
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".csv", ".ndjson"])
+def test_a_column_that_changes_type_below_the_inferred_rows_still_gets_a_preview(tmp_path, suffix):
+    # polars infers the schema from the first 100 rows: chrom looks like an integer there.
+    df = pl.DataFrame({"chrom": CHROMS, "pos": range(len(CHROMS))})
+    path = tmp_path / f"variants{suffix}"
+    if suffix == ".ndjson":  # 1, 2, ... as numbers, then "X"
+        rows = ({"chrom": int(c) if c.isdigit() else c, "pos": n} for n, c in enumerate(CHROMS))
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    else:
+        df.write_csv(path, separator="\t" if suffix == ".tsv" else ",")
+    preview = preview_file(path)
+    assert isinstance(preview, TablePreview), preview
+    assert preview.columns[0][0] == "chrom"
+    assert preview.row_count == 115
+    assert [row[0] for row in preview.rows[:2]] == ["1", "1"]
+
+
+def test_a_large_table_that_changes_type_is_read_as_text(tmp_path, monkeypatch):
+    # Over the count limit the schema is not inferred from the whole file: all columns text.
+    pl.DataFrame({"chrom": CHROMS}).write_csv(tmp_path / "v.tsv", separator="\t")
+    monkeypatch.setattr(previews, "COUNT_LIMIT", 64)
+    preview = preview_file(tmp_path / "v.tsv")
+    assert isinstance(preview, TablePreview), preview
+    assert (preview.columns, preview.row_count) == ((("chrom", "String"),), None)
+
+
+def test_a_tsv_with_a_bare_quote_is_previewed_as_written(tmp_path):
+    # TSV has no quoting: 5" is text. polars' own writer quotes such fields; both read right.
+    (tmp_path / "bare.tsv").write_text('name\tinches\n5" screen\t5\n')
+    pl.DataFrame({"name": ['5" screen', "tab\there"], "inches": [5, 6]}).write_csv(
+        tmp_path / "quoted.tsv", separator="\t"
+    )
+    bare = preview_file(tmp_path / "bare.tsv")
+    assert isinstance(bare, TablePreview), bare
+    assert (bare.rows, bare.row_count) == ((('5" screen', "5"),), 1)
+    quoted = preview_file(tmp_path / "quoted.tsv")
+    assert isinstance(quoted, TablePreview), quoted
+    assert quoted.rows == (('5" screen', "5"), ("tab\there", "6"))
+
+
+def test_a_text_table_read_as_no_rows_though_it_has_some_is_a_failure(tmp_path):
+    # CSV quotes: a bare quote opens a field that never ends. Never an empty preview.
+    (tmp_path / "bare.csv").write_text('name,inches\n5" screen,5\n')
+    preview = preview_file(tmp_path / "bare.csv")
+    assert isinstance(preview, PreviewFailure)
+    assert "no rows, though the file has lines below its header" in preview.reason
+    (tmp_path / "header.csv").write_text("name,inches\n")  # a header only: 0 rows, fine
+    header = preview_file(tmp_path / "header.csv")
+    assert isinstance(header, TablePreview)
+    assert header.rows == ()
+
+
 def test_an_unreadable_table_gets_the_reason_instead_of_a_preview(tmp_path):
     (tmp_path / "broken.parquet").write_bytes(b"not parquet at all")
     preview = preview_file(tmp_path / "broken.parquet")

@@ -5,6 +5,15 @@ large file reads its first rows, not the file. The row count is cheap for parque
 Arrow IPC (their metadata has it); for text formats polars has to scan the file, so it is
 counted only up to :data:`COUNT_LIMIT` bytes. A file polars cannot read gets a
 :class:`PreviewFailure` carrying polars' message instead of a preview.
+
+Text tables that polars' defaults misread are read again (:func:`_text_attempts`): a column
+whose values change type after the rows polars infers the schema from (``chrom`` 1..22, then
+``X``) gets its schema from the whole file (up to :data:`COUNT_LIMIT`; above it every column
+is read as text); a ``.tsv`` that fails, or gives no rows although it has lines below its
+header, is read with no quote char: TSV has no quoting, so a bare ``"`` (``5" screen``) is
+text, while polars' defaults (which read the quoted fields polars' own writer makes) come
+first. A text table that still gives no rows from lines below its header gets a
+:class:`PreviewFailure` saying so, never an empty preview.
 """
 
 from __future__ import annotations
@@ -85,6 +94,30 @@ def preview_file(path: Path, rows: int = 10) -> Preview | None:
         return PreviewFailure(f"polars could not read it: {type(error).__name__}: {first_line}")
 
 
+#: Why a text table has no preview when polars reads it without error but finds no rows.
+_NO_ROWS = "polars read no rows, though the file has lines below its header (an unmatched quote?)"
+
+
+def _text_attempts(suffix: str, size: int) -> list[dict[str, Any]]:
+    """The options a text table is read with, in order, until one gives a preview."""
+    whole: dict[str, Any] = (
+        {"infer_schema_length": None} if size <= COUNT_LIMIT else {"infer_schema": False}
+    )
+    if suffix == ".ndjson":
+        return [{}, {"infer_schema_length": None}] if size <= COUNT_LIMIT else [{}]
+    attempts = [{}, whole]
+    if suffix == ".tsv":
+        attempts += [{"quote_char": None}, {"quote_char": None, **whole}]
+    return attempts
+
+
+def _has_body(path: Path) -> bool:
+    """Whether ``path`` has a non-blank line below its first (within its first 64 KiB)."""
+    with open(path, "rb") as handle:
+        start = handle.read(64 * 1024)
+    return bool(start.partition(b"\n")[2].strip())
+
+
 def _table_preview(pl: Any, path: Path, suffix: str, rows: int) -> Preview:
     size = path.stat().st_size
     if suffix == ".json":
@@ -93,15 +126,32 @@ def _table_preview(pl: Any, path: Path, suffix: str, rows: int) -> Preview:
                 f"a .json table is read whole; {size} bytes is over the preview limit of "
                 f"{JSON_LIMIT} (write .ndjson or .parquet for large tables)"
             )
-        lazy = pl.read_json(path).lazy()
-    elif suffix in (".tsv", ".csv"):
-        lazy = pl.scan_csv(path, separator="\t" if suffix == ".tsv" else ",")
-    elif suffix == ".parquet":
-        lazy = pl.scan_parquet(path)
-    elif suffix in (".ipc", ".arrow"):
-        lazy = pl.scan_ipc(path)
-    else:
-        lazy = pl.scan_ndjson(path)
+        return _preview_of(pl, pl.read_json(path).lazy(), suffix, size, rows)
+    if suffix == ".parquet":
+        return _preview_of(pl, pl.scan_parquet(path), suffix, size, rows)
+    if suffix in (".ipc", ".arrow"):
+        return _preview_of(pl, pl.scan_ipc(path), suffix, size, rows)
+    # What polars says of the file as written (its defaults): the message if all fail.
+    problem: BaseException | str | None = None
+    for options in _text_attempts(suffix, size):
+        try:
+            if suffix == ".ndjson":
+                lazy = pl.scan_ndjson(path, **options)
+            else:
+                lazy = pl.scan_csv(path, separator="\t" if suffix == ".tsv" else ",", **options)
+            preview = _preview_of(pl, lazy, suffix, size, rows)
+        except (Exception, pl.exceptions.PanicException) as error:
+            problem = problem or error
+            continue
+        if preview.rows or rows <= 0 or not _has_body(path):
+            return preview
+        problem = problem or _NO_ROWS
+    if isinstance(problem, BaseException):
+        raise problem
+    return PreviewFailure(problem or _NO_ROWS)
+
+
+def _preview_of(pl: Any, lazy: Any, suffix: str, size: int, rows: int) -> TablePreview:
     schema = lazy.collect_schema()
     head = lazy.head(rows).collect()
     counted = suffix in (".parquet", ".ipc", ".arrow", ".json") or size <= COUNT_LIMIT
