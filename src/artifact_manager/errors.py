@@ -192,18 +192,22 @@ class ArtifactUsageError(ArtifactError, ValueError):
 
 
 class ArtifactBuildError(ArtifactError, RuntimeError):
-    """A shared build's builder returned without producing the artifact."""
+    """A shared build's builder returned without producing the artifact (a file)."""
 
-    _fields = ("name", "builder", "remedy")
+    _fields = ("name", "builder", "remedy", "problem")
     name: _Field[str] = _Field()
     builder: _Field[str] = _Field()
     remedy: _Field[str] = _Field()
+    problem: _Field[str] = _Field()
 
-    def __init__(self, name: str, builder: str, remedy: str) -> None:
-        super().__init__(name, builder, remedy)
+    def __init__(
+        self, name: str, builder: str, remedy: str, problem: str = "produced nothing"
+    ) -> None:
+        super().__init__(name, builder, remedy, problem)
         self._name = name
         self._builder = builder
         self._remedy = remedy
+        self._problem = problem
 
     def __str__(self) -> str:
-        return f"builder {self._builder} of {self._name!r} produced nothing; {self._remedy}"
+        return f"builder {self._builder} of {self._name!r} {self._problem}; {self._remedy}"

@@ -439,6 +439,14 @@ class ArtifactManager:
         durable = self.config.is_durable
         with temp_sibling(path) as temp:
             built = tables.as_dataframe(builder(temp))
+            if _is_dir(temp):  # removed by temp_sibling; a dataset dir is no artifact
+                raise ArtifactBuildError(
+                    name,
+                    repr(builder),
+                    "write one file there (a partitioned dataset cannot be one artifact; "
+                    "build it outside get_or_build, or into one file)",
+                    problem="made a directory at the path it was given, not a file",
+                )
             if built is not None:
                 if path.suffix.lower() not in tables.SUFFIXES:
                     raise ArtifactPathError(

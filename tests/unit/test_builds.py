@@ -85,6 +85,33 @@ def test_builder_writing_nothing_is_a_clear_error(testing):
         testing.get_or_build("ref.tsv", lambda p: None)
 
 
+@pytest.mark.parametrize("then", ["returns", "raises"])
+def test_a_builder_making_a_dir_is_a_clear_error_and_leaves_nothing(testing, then):
+    # A partitioned dataset written at the path: never published, and its dir removed
+    # (it used to be left behind, and its IsADirectoryError hid the builder's own error).
+    outside = testing.get_artifacts_dir(create=True).parent / "outside.txt"
+    outside.write_text("kept")
+
+    def dataset(path: Path) -> None:
+        path.mkdir()
+        (path / "part-0.parquet").write_bytes(b"x")
+        (path / "link").symlink_to(outside)  # removed, never followed
+        if then == "raises":
+            raise RuntimeError("download failed")
+
+    expected = (
+        (ArtifactBuildError, "made a directory at the path it was given, not a file; write one")
+        if then == "returns"
+        else (RuntimeError, "download failed")
+    )
+    with pytest.raises(expected[0], match=expected[1]):
+        testing.get_or_build("dataset.parquet", dataset)
+    artifacts = testing.get_artifacts_dir()
+    assert not [p for p in os.listdir(artifacts) if not p.endswith(".lock")]
+    assert outside.read_text() == "kept"
+    assert testing.get_or_build("dataset.parquet", lambda p: DF).is_file()
+
+
 def start_racers(
     data_root: Path, tmp_path: Path, n: int, hold: float
 ) -> list[subprocess.Popen[bytes]]:

@@ -261,10 +261,17 @@ def replace_text(path: Path, text: str) -> None:
 
 @contextlib.contextmanager
 def temp_sibling(target: Path) -> Iterator[Path]:
-    """A temp path beside ``target``; whatever is left at it is removed on exit."""
+    """A temp path beside ``target``; whatever is left at it is removed on exit (a dir a
+    builder made there too, never following a symlink)."""
     temp = temp_path_for(target)
     try:
         yield temp
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        except IsADirectoryError:
+            from artifact_manager.storage.cleanup import remove_tree
+
+            remove_tree(temp)
