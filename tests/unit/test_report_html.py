@@ -126,11 +126,15 @@ def test_a_tsv_with_a_bare_quote_is_previewed_as_written(tmp_path):
 
 
 def test_a_text_table_read_as_no_rows_though_it_has_some_is_a_failure(tmp_path):
-    # CSV quotes: a bare quote opens a field that never ends. Never an empty preview.
+    # CSV quotes: polars 2 takes a bare quote to open a field that never ends and reads no
+    # rows (polars 1.0 reads the row as written). Never an empty preview.
     (tmp_path / "bare.csv").write_text('name,inches\n5" screen,5\n')
     preview = preview_file(tmp_path / "bare.csv")
-    assert isinstance(preview, PreviewFailure)
-    assert "no rows, though the file has lines below its header" in preview.reason
+    if isinstance(preview, TablePreview):
+        assert preview.rows == (('5" screen', "5"),)
+    else:
+        assert isinstance(preview, PreviewFailure)
+        assert "no rows, though the file has lines below its header" in preview.reason
     (tmp_path / "header.csv").write_text("name,inches\n")  # a header only: 0 rows, fine
     header = preview_file(tmp_path / "header.csv")
     assert isinstance(header, TablePreview)

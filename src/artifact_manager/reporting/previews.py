@@ -101,7 +101,7 @@ _NO_ROWS = "polars read no rows, though the file has lines below its header (an 
 def _text_attempts(suffix: str, size: int) -> list[dict[str, Any]]:
     """The options a text table is read with, in order, until one gives a preview."""
     whole: dict[str, Any] = (
-        {"infer_schema_length": None} if size <= COUNT_LIMIT else {"infer_schema": False}
+        {"infer_schema_length": None} if size <= COUNT_LIMIT else {"infer_schema_length": 0}
     )
     if suffix == ".ndjson":
         return [{}, {"infer_schema_length": None}] if size <= COUNT_LIMIT else [{}]
